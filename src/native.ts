@@ -1,0 +1,189 @@
+/**
+ * Typed wrappers for the syscalls Node lacks, implemented by the C addon in native/.
+ * Every call is synchronous: each is one cheap syscall, and a threadpool hop would cost more.
+ * Failures throw Node-style errors: `code` (ENOENT…), negative `errno`, `syscall`, `path`.
+ */
+import { existsSync, statfsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrNativeUnavailable } from './errors.js';
+
+interface Addon {
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lgetxattr(path: string, name: string): Buffer;
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void;
+  llistxattr(path: string): string[];
+  lremovexattr(path: string, name: string): void;
+  renameat2(oldPath: string, newPath: string, flags: number): void;
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount2(target: string, flags: number): void;
+  fsopen(fsname: string, flags: number): number;
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void;
+  fsmount(fd: number, flags: number, attrFlags: number): number;
+  moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void;
+  utimensat(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, flags: number): void;
+  close(fd: number): void;
+  constants: Record<string, number>;
+}
+
+/** The package root, found from this file whether it runs from src/ or dist/src/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new ErrNativeUnavailable('cannot find the strata package root');
+    dir = up;
+  }
+  return dir;
+}
+
+let addon: Addon | undefined;
+
+function load(): Addon {
+  if (addon) return addon;
+  const path = join(packageRoot(), 'native', 'build', 'Release', 'strata_native.node');
+  try {
+    addon = createRequire(import.meta.url)(path) as Addon;
+  } catch (err) {
+    throw new ErrNativeUnavailable(
+      `strata's native addon is not built (${path}): run "npm run build:native" ` +
+        `(needs a C compiler and Node headers): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return addon;
+}
+
+/** Constants the addon exports from the kernel headers it was built against. */
+export const constants = {
+  get MS_RDONLY(): number { return load().constants.MS_RDONLY!; },
+  get MS_NOSUID(): number { return load().constants.MS_NOSUID!; },
+  get MS_NODEV(): number { return load().constants.MS_NODEV!; },
+  get MS_BIND(): number { return load().constants.MS_BIND!; },
+  get MS_REMOUNT(): number { return load().constants.MS_REMOUNT!; },
+  get MS_PRIVATE(): number { return load().constants.MS_PRIVATE!; },
+  get MNT_FORCE(): number { return load().constants.MNT_FORCE!; },
+  get MNT_DETACH(): number { return load().constants.MNT_DETACH!; },
+  get RENAME_NOREPLACE(): number { return load().constants.RENAME_NOREPLACE!; },
+  get RENAME_EXCHANGE(): number { return load().constants.RENAME_EXCHANGE!; },
+  get RENAME_WHITEOUT(): number { return load().constants.RENAME_WHITEOUT!; },
+  get XATTR_CREATE(): number { return load().constants.XATTR_CREATE!; },
+  get XATTR_REPLACE(): number { return load().constants.XATTR_REPLACE!; },
+  get AT_SYMLINK_NOFOLLOW(): number { return load().constants.AT_SYMLINK_NOFOLLOW!; },
+  get UTIME_OMIT(): number { return load().constants.UTIME_OMIT!; },
+};
+
+/** Filesystem magic numbers (statfs f_type) the drivers care about. */
+export const FsMagic = {
+  EXT4: 0xef53,
+  XFS: 0x58465342,
+  BTRFS: 0x9123683e,
+  TMPFS: 0x01021994,
+  OVERLAY: 0x794c7630,
+  AUFS: 0x61756673,
+  ECRYPTFS: 0xf15f,
+  FUSE: 0x65735546,
+  ZFS: 0x2fc12fc1,
+  NFS: 0x6969,
+} as const;
+
+/** Creates a device node or fifo; `mode` includes the type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  load().mknod(path, mode, major, minor);
+}
+
+/** Reads an xattr without following symlinks; throws ENODATA when it is absent. */
+export function lgetxattr(path: string, name: string): Buffer {
+  return load().lgetxattr(path, name);
+}
+
+/** Like lgetxattr but returns undefined when the attribute (or xattr support) is absent. */
+export function lgetxattrOptional(path: string, name: string): Buffer | undefined {
+  try {
+    return load().lgetxattr(path, name);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
+    throw err;
+  }
+}
+
+export function lsetxattr(path: string, name: string, value: Buffer | string, flags = 0): void {
+  load().lsetxattr(path, name, typeof value === 'string' ? Buffer.from(value) : value, flags);
+}
+
+export function llistxattr(path: string): string[] {
+  return load().llistxattr(path);
+}
+
+export function lremovexattr(path: string, name: string): void {
+  load().lremovexattr(path, name);
+}
+
+/** renameat2(2) relative to the cwd; flags from `constants.RENAME_*`. */
+export function renameat2(oldPath: string, newPath: string, flags = 0): void {
+  load().renameat2(oldPath, newPath, flags);
+}
+
+export function mount(source: string, target: string, fstype: string, flags = 0, data = ''): void {
+  load().mount(source, target, fstype, flags, data);
+}
+
+export function umount2(target: string, flags = 0): void {
+  load().umount2(target, flags);
+}
+
+/** A filesystem parameter for the new mount API: a key, or a key and string value. */
+export type FsParam = [key: string, value?: string];
+
+/**
+ * Mounts with fsopen/fsconfig/fsmount/move_mount, one fsconfig call per parameter, so
+ * overlay can take `lowerdir+` once per layer instead of one option string limited to a page.
+ */
+export function mountFs(fstype: string, target: string, params: FsParam[], attrFlags = 0): void {
+  const n = load();
+  const c = n.constants;
+  const fsfd = n.fsopen(fstype, c.FSOPEN_CLOEXEC!);
+  try {
+    for (const [key, value] of params) {
+      if (value === undefined) n.fsconfig(fsfd, c.FSCONFIG_SET_FLAG!, key, null, 0);
+      else n.fsconfig(fsfd, c.FSCONFIG_SET_STRING!, key, value, 0);
+    }
+    n.fsconfig(fsfd, c.FSCONFIG_CMD_CREATE!, null, null, 0);
+    const mfd = n.fsmount(fsfd, c.FSMOUNT_CLOEXEC!, attrFlags);
+    try {
+      n.moveMount(mfd, '', c.AT_FDCWD!, target, c.MOVE_MOUNT_F_EMPTY_PATH!);
+    } finally {
+      n.close(mfd);
+    }
+  } finally {
+    n.close(fsfd);
+  }
+}
+
+/** Sets atime and mtime with nanosecond precision; `nofollow` acts on a symlink itself. */
+export function utimensat(
+  path: string,
+  atime: { sec: number; nsec: number },
+  mtime: { sec: number; nsec: number },
+  nofollow = true,
+): void {
+  const n = load();
+  n.utimensat(path, atime.sec, atime.nsec, mtime.sec, mtime.nsec, nofollow ? n.constants.AT_SYMLINK_NOFOLLOW! : 0);
+}
+
+/** The filesystem magic (statfs f_type) of the filesystem holding `path`; Node's statfs has it. */
+export function fsMagic(path: string): number {
+  return statfsSync(path).type;
+}
+
+/** True when the addon is built and loads; for probes that want to skip rather than throw. */
+export function nativeAvailable(): boolean {
+  try {
+    load();
+    return true;
+  } catch {
+    return false;
+  }
+}
