@@ -1,0 +1,57 @@
+/**
+ * The `fuse-overlay` driver: the same on-disk layers as `overlay`, mounted in userspace by
+ * strata-fuse (or overlay.mount_program), for hosts and users without overlay mount rights.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Driver, DriverOptions } from '../../src/driver.js';
+import { ErrPrerequisites } from '../../src/errors.js';
+import { fsMagic } from '../../src/native.js';
+import { mustRegister } from '../../src/registry.js';
+import { OverlayFamilyDriver } from '../overlay-layout/driver-base.js';
+import { linkDir, OverlayLayout } from '../overlay-layout/layout.js';
+import { parseOverlayOptions } from '../overlay-layout/options.js';
+import { fsNames } from '../overlay/probe.js';
+import { FuseMounter } from './mounter.js';
+import { canMknodWhiteouts, checkFuse } from './probe.js';
+
+/** The strata-fuse program, run by this Node so it works without a global install. */
+export function strataFuseCommand(): string[] {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  const main = join(dir, 'dist', 'src', 'fuse', 'main.js');
+  if (!existsSync(main)) throw new ErrPrerequisites(`fuse-overlay: ${main} is not built; run "npm run build"`);
+  return [process.execPath, main];
+}
+
+export async function initFuseOverlay(home: string, options: DriverOptions): Promise<Driver> {
+  const opts = parseOverlayOptions(options.driverOptions ?? [], ['fuse-overlay.', 'overlay.', 'overlay2.']);
+  const { fusermount } = checkFuse();
+  const program = opts.mountProgram !== undefined ? [opts.mountProgram] : strataFuseCommand();
+  mkdirSync(join(home, linkDir), { recursive: true, mode: 0o700 });
+  const root = process.geteuid?.() === 0;
+  // 0/0 devices are what the kernel driver reads too; without mknod rights `.wh.` files are the fallback.
+  const mknodOk = canMknodWhiteouts(home);
+  const layout = new OverlayLayout(home, opts.imageStores);
+  await layout.repairLinks();
+  const extra = opts.forceMask !== undefined ? ['xattr_permissions=2'] : [];
+  return new OverlayFamilyDriver({
+    name: 'fuse-overlay',
+    layout,
+    options: opts,
+    mounter: new FuseMounter(home, program, fusermount, extra),
+    whiteoutFormat: mknodOk ? 'overlay' : 'aufs',
+    userXattr: !root,
+    nativeDiff: true,
+    owner: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
+    status: [
+      ['Backing Filesystem', fsNames[fsMagic(home)] ?? '<unknown>'],
+      ['Supports d_type', 'true'],
+      ['Mount Program', program.at(-1) ?? ''],
+      ['Whiteouts', mknodOk ? 'char 0/0 devices' : '.wh. files'],
+    ],
+  });
+}
+
+mustRegister('fuse-overlay', initFuseOverlay);

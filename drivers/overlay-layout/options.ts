@@ -1,0 +1,105 @@
+/**
+ * Options of the overlay driver family, as containers/storage parses them: `overlay.` (or the
+ * driver's own name) prefix optional, keys case-insensitive, unknown keys rejected by name.
+ */
+import { statSync } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import { ErrInvalidOption } from '../../src/errors.js';
+
+export interface OverlayOptions {
+  /** Extra kernel mount options appended to every mount (e.g. `metacopy=on`). */
+  mountOptions: string;
+  ignoreChownErrors: boolean;
+  skipMountHome: boolean;
+  /** Permission bits forced on layer content; real values kept in user.containers.override_stat. */
+  forceMask?: number;
+  /** Read-only additional homes searched for layers. */
+  imageStores: string[];
+  /** A mount program to use instead of the built-in one (fuse-overlay only). */
+  mountProgram?: string;
+}
+
+function parseBool(key: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (['1', 't', 'true'].includes(v)) return true;
+  if (['0', 'f', 'false'].includes(v)) return false;
+  throw new ErrInvalidOption(`overlay: option ${key}: ${JSON.stringify(value)} is not a boolean`);
+}
+
+function parseMask(key: string, value: string): number {
+  if (value === 'shared') return 0o755;
+  if (value === 'private') return 0o700;
+  if (!/^[0-7]{1,4}$/.test(value)) {
+    throw new ErrInvalidOption(`overlay: option ${key}: ${JSON.stringify(value)} is not an octal mode, "shared" or "private"`);
+  }
+  return parseInt(value, 8);
+}
+
+function parseStores(key: string, value: string): string[] {
+  if (value === '') return [];
+  return value.split(',').map((raw) => {
+    const store = normalize(raw);
+    if (!isAbsolute(store)) throw new ErrInvalidOption(`overlay: image path ${JSON.stringify(store)} is not absolute`);
+    let isDir = false;
+    try {
+      isDir = statSync(store).isDirectory();
+    } catch (err) {
+      throw new ErrInvalidOption(`overlay: can't stat imageStore dir ${store}: ${(err as Error).message}`);
+    }
+    if (!isDir) throw new ErrInvalidOption(`overlay: option ${key}: image path ${JSON.stringify(store)} must be a directory`);
+    return store;
+  });
+}
+
+/**
+ * Parses `key=value` driver options. `prefixes` are the accepted key prefixes, e.g.
+ * ['overlay.', 'overlay2.'] for the kernel driver, plus 'fuse-overlay.' for the FUSE one.
+ */
+export function parseOverlayOptions(options: readonly string[], prefixes: readonly string[]): OverlayOptions {
+  const out: OverlayOptions = { mountOptions: '', ignoreChownErrors: false, skipMountHome: false, imageStores: [] };
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    if (eq < 0) throw new ErrInvalidOption(`overlay: unable to parse key/value option: ${option}`);
+    const rawKey = option.slice(0, eq);
+    const value = option.slice(eq + 1);
+    let key = rawKey.toLowerCase().trim();
+    const own = prefixes.find((p) => key.startsWith(p));
+    if (own !== undefined) key = key.slice(own.length);
+    // newDriver offers one option list to every candidate; another driver's options are not ours to refuse.
+    else if (/^[a-z0-9-]+\.[a-z]/.test(key)) continue;
+    key = key.replace(/^\./, '');
+    switch (key) {
+      case 'override_kernel_check':
+        break; // accepted for compatibility; no longer needed
+      case 'mountopt':
+        out.mountOptions = value;
+        break;
+      case 'imagestore':
+      case 'additionalimagestore':
+        out.imageStores.push(...parseStores(rawKey, value));
+        break;
+      case 'mount_program':
+        if (value !== '') {
+          try {
+            statSync(value);
+          } catch (err) {
+            throw new ErrInvalidOption(`overlay: can't stat program ${JSON.stringify(value)}: ${(err as Error).message}`);
+          }
+          out.mountProgram = value;
+        }
+        break;
+      case 'skip_mount_home':
+        out.skipMountHome = parseBool(rawKey, value);
+        break;
+      case 'ignore_chown_errors':
+        out.ignoreChownErrors = parseBool(rawKey, value);
+        break;
+      case 'force_mask':
+        out.forceMask = parseMask(rawKey, value);
+        break;
+      default:
+        throw new ErrInvalidOption(`overlay: unknown option ${rawKey}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,3 @@
+/** Importing this module registers every built-in graph driver into the global registry. */
+import '../drivers/overlay/index.js';
+import '../drivers/vfs/index.js';
