@@ -7,12 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Driver, DriverOptions } from '../../src/driver.js';
 import { ErrPrerequisites } from '../../src/errors.js';
-import { fsMagic } from '../../src/native.js';
 import { mustRegister } from '../../src/registry.js';
 import { OverlayFamilyDriver } from '../overlay-layout/driver-base.js';
 import { linkDir, OverlayLayout } from '../overlay-layout/layout.js';
 import { parseOverlayOptions } from '../overlay-layout/options.js';
-import { fsNames } from '../overlay/probe.js';
+import { backingFsName } from '../../src/fs/backing-fs.js';
 import { FuseMounter } from './mounter.js';
 import { canMknodWhiteouts, checkFuse } from './probe.js';
 
@@ -46,7 +45,7 @@ export async function initFuseOverlay(home: string, options: DriverOptions): Pro
     nativeDiff: true,
     owner: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
     status: [
-      ['Backing Filesystem', fsNames[fsMagic(home)] ?? '<unknown>'],
+      ['Backing Filesystem', backingFsName(home)],
       ['Supports d_type', 'true'],
       ['Mount Program', program.at(-1) ?? ''],
       ['Whiteouts', mknodOk ? 'char 0/0 devices' : '.wh. files'],

@@ -221,7 +221,11 @@ export class OverlayFamilyDriver implements Driver {
 
   async changes(id: string, parent: string, mappings?: IDMappings): Promise<Change[]> {
     if (!this.#fastPath(id, parent)) return this.#naive.changes(id, parent, mappings);
-    return overlayChanges(this.#cfg.layout.diffDir(id), this.#cfg.layout.lowerDirs(id), { userXattr: this.#cfg.userXattr });
+    // containers/storage semantics (parents of changes are modifies), so its tools and graphtest agree with ours.
+    return overlayChanges(this.#cfg.layout.diffDir(id), this.#cfg.layout.lowerDirs(id), {
+      userXattr: this.#cfg.userXattr,
+      reportParents: true,
+    });
   }
 
   async applyDiff(id: string, parent: string, options: ApplyDiffOpts): Promise<number> {

@@ -7,28 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrIncompatibleFS, ErrNotSupported } from '../../src/errors.js';
+import { fsName } from '../../src/fs/backing-fs.js';
 import { constants, FsMagic, fsMagic, lgetxattrOptional, lsetxattr, mknod, mount, renameat2, umount2 } from '../../src/native.js';
-
-/** Names of filesystems by statfs magic, for messages and status. */
-export const fsNames: Record<number, string> = {
-  [FsMagic.EXT4]: 'extfs',
-  [FsMagic.XFS]: 'xfs',
-  [FsMagic.BTRFS]: 'btrfs',
-  [FsMagic.TMPFS]: 'tmpfs',
-  [FsMagic.OVERLAY]: 'overlayfs',
-  [FsMagic.AUFS]: 'aufs',
-  [FsMagic.ECRYPTFS]: 'ecryptfs',
-  [FsMagic.FUSE]: 'fuse',
-  [FsMagic.ZFS]: 'zfs',
-  [FsMagic.NFS]: 'nfs',
-};
 
 /** Filesystems known to fill in d_type, which overlay needs to see whiteouts quickly. */
 const dTypeFilesystems = new Set<number>([FsMagic.EXT4, FsMagic.BTRFS, FsMagic.TMPFS, FsMagic.XFS, FsMagic.ZFS]);
-
-export function backingFsName(path: string): string {
-  return fsNames[fsMagic(path)] ?? '<unknown>';
-}
 
 /** How this process may mount: as real root, inside a user namespace it owns, or not at all. */
 export type MountRights = 'root' | 'userns' | 'none';
@@ -66,7 +49,7 @@ export function checkHost(home: string): { rights: MountRights; backingFs: strin
     );
   }
   const magic = fsMagic(home);
-  const backingFs = fsNames[magic] ?? '<unknown>';
+  const backingFs = fsName(magic);
   if (magic === FsMagic.AUFS || magic === FsMagic.OVERLAY || magic === FsMagic.ECRYPTFS) {
     throw new ErrIncompatibleFS(`'overlay' is not supported over ${backingFs}, a mount_program is required`);
   }
