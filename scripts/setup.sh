@@ -12,7 +12,7 @@ say() { printf 'strata setup: %s\n' "$*" >&2; }
 # Debian packages: runtime needs FUSE 2 (fuse-native links libfuse.so.2) and fuse3's fusermount3;
 # tests also compare against the peers and need util-linux's unshare and attr's getfattr.
 runtime_pkgs=(libfuse2 fuse3 attr util-linux build-essential)
-test_pkgs=(fuse-overlayfs)
+test_pkgs=(fuse-overlayfs containers-storage)
 
 need=()
 pkgs=("${runtime_pkgs[@]}")

@@ -7,3 +7,5 @@ export { defaultPriority } from './priority.js';
 export { naiveDiff } from './naive-diff.js';
 export * as native from './native.js';
 import './drivers.js';
+export * from './store/index.js';
+export * from './config/index.js';

@@ -4,6 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
+import { driverOptions, parseBoolOption } from '../../src/driver-options.js';
 import { ErrInvalidOption } from '../../src/errors.js';
 
 export interface OverlayOptions {
@@ -17,13 +18,6 @@ export interface OverlayOptions {
   imageStores: string[];
   /** A mount program to use instead of the built-in one (fuse-overlay only). */
   mountProgram?: string;
-}
-
-function parseBool(key: string, value: string): boolean {
-  const v = value.toLowerCase();
-  if (['1', 't', 'true'].includes(v)) return true;
-  if (['0', 'f', 'false'].includes(v)) return false;
-  throw new ErrInvalidOption(`overlay: option ${key}: ${JSON.stringify(value)} is not a boolean`);
 }
 
 function parseMask(key: string, value: string): number {
@@ -57,17 +51,7 @@ function parseStores(key: string, value: string): string[] {
  */
 export function parseOverlayOptions(options: readonly string[], prefixes: readonly string[]): OverlayOptions {
   const out: OverlayOptions = { mountOptions: '', ignoreChownErrors: false, skipMountHome: false, imageStores: [] };
-  for (const option of options) {
-    const eq = option.indexOf('=');
-    if (eq < 0) throw new ErrInvalidOption(`overlay: unable to parse key/value option: ${option}`);
-    const rawKey = option.slice(0, eq);
-    const value = option.slice(eq + 1);
-    let key = rawKey.toLowerCase().trim();
-    const own = prefixes.find((p) => key.startsWith(p));
-    if (own !== undefined) key = key.slice(own.length);
-    // newDriver offers one option list to every candidate; another driver's options are not ours to refuse.
-    else if (/^[a-z0-9-]+\.[a-z]/.test(key)) continue;
-    key = key.replace(/^\./, '');
+  for (const { key, rawKey, value } of driverOptions('overlay', options, prefixes)) {
     switch (key) {
       case 'override_kernel_check':
         break; // accepted for compatibility; no longer needed
@@ -89,10 +73,10 @@ export function parseOverlayOptions(options: readonly string[], prefixes: readon
         }
         break;
       case 'skip_mount_home':
-        out.skipMountHome = parseBool(rawKey, value);
+        out.skipMountHome = parseBoolOption('overlay', rawKey, value);
         break;
       case 'ignore_chown_errors':
-        out.ignoreChownErrors = parseBool(rawKey, value);
+        out.ignoreChownErrors = parseBoolOption('overlay', rawKey, value);
         break;
       case 'force_mask':
         out.forceMask = parseMask(rawKey, value);

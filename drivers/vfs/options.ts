@@ -1,7 +1,5 @@
-/**
- * vfs driver options, given as `key=value` strings in DriverOptions.driverOptions. Keys take
- * the `vfs.` prefix, a bare `.` prefix or none, case-insensitively, as containers/storage does.
- */
+/** vfs driver options (`vfs.` prefix optional), as containers/storage accepts them. */
+import { driverOptions, parseBoolOption } from '../../src/driver-options.js';
 import { ErrInvalidOption } from '../../src/errors.js';
 
 export interface VfsOptions {
@@ -11,38 +9,16 @@ export interface VfsOptions {
 
 export function parseVfsOptions(options: readonly string[]): VfsOptions {
   const parsed: VfsOptions = { ignoreChownErrors: false };
-  for (const option of options) {
-    const eq = option.indexOf('=');
-    if (eq < 0) throw new ErrInvalidOption(`vfs: unable to parse option "${option}": expected key=value`);
-    const key = option.slice(0, eq).trim().toLowerCase();
-    const value = option.slice(eq + 1).trim();
-    switch (stripPrefix(key)) {
+  for (const { key, rawKey, value } of driverOptions('vfs', options, ['vfs.'])) {
+    switch (key) {
       case 'ignore_chown_errors':
-        parsed.ignoreChownErrors = parseBool(key, value);
+        parsed.ignoreChownErrors = parseBoolOption('vfs', rawKey, value);
         break;
       case 'mountopt':
-        throw new ErrInvalidOption(`vfs: driver does not support mount options (${option})`);
+        throw new ErrInvalidOption(`vfs: driver does not support mount options (${rawKey}=${value})`);
       default:
-        throw new ErrInvalidOption(`vfs: driver does not support option "${key}"`);
+        throw new ErrInvalidOption(`vfs: driver does not support option "${rawKey}"`);
     }
   }
   return parsed;
-}
-
-function stripPrefix(key: string): string {
-  if (key.startsWith('vfs.')) return key.slice('vfs.'.length);
-  if (key.startsWith('.')) return key.slice(1);
-  return key;
-}
-
-/** The spellings Go's strconv.ParseBool accepts. */
-const booleans = new Map<string, boolean>([
-  ...['1', 't', 'T', 'true', 'TRUE', 'True'].map((s): [string, boolean] => [s, true]),
-  ...['0', 'f', 'F', 'false', 'FALSE', 'False'].map((s): [string, boolean] => [s, false]),
-]);
-
-function parseBool(key: string, value: string): boolean {
-  const b = booleans.get(value);
-  if (b === undefined) throw new ErrInvalidOption(`vfs: option "${key}" wants a boolean, got "${value}"`);
-  return b;
 }

@@ -1,0 +1,154 @@
+/**
+ * Lookup and attributes: getattr/fgetattr show the top layer's entry with ids mapped, the inode
+ * number kept across copy-up and the xattr_permissions override applied; chmod, chown, utimens and
+ * truncate copy up first and change the upper copy.
+ */
+import { chmodSync, fstatSync, ftruncateSync, lchownSync, lstatSync, truncateSync, type BigIntStats } from 'node:fs';
+import { lgetxattrOptional, lsetxattr, utimensat } from '../native.js';
+import { ID_UNCHANGED, nsToTimespec, type Timespec } from './binding.js';
+import { copyUp } from './copyup.js';
+import { fail } from './errno.js';
+import { parked } from './hidden.js';
+import { S_IFDIR, S_IFMT, type Layer } from './layers.js';
+import type { Overlay } from './overlay.js';
+import { formatOverride, OVERRIDE_XATTRS, parseOverride, type StatOverride } from './xattr-names.js';
+
+/** A stat as the mount shows it. */
+export interface Attr {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  ino: number;
+  rdev: number;
+  blksize: number;
+  blocks: number;
+  atime: Timespec;
+  mtime: Timespec;
+  ctime: Timespec;
+}
+
+/** The override xattr of a file, when xattr_permissions is on and the file has one. */
+function readOverride(ov: Overlay, real: string): StatOverride | undefined {
+  const mode = ov.config.xattrPermissions;
+  if (mode === 0) return undefined;
+  const v = lgetxattrOptional(real, OVERRIDE_XATTRS[mode]);
+  return v === undefined ? undefined : parseOverride(v);
+}
+
+/**
+ * Turns a real stat into what the mount shows. `upper` says whether the entry is in the writable
+ * layer (and may have an origin); `real` is its path if known (for the origin and override xattrs).
+ */
+export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Attr {
+  let mode = Number(st.mode);
+  let uid = Number(st.uid);
+  let gid = Number(st.gid);
+  const override = real === undefined ? undefined : readOverride(ov, real);
+  if (override) {
+    uid = override.uid;
+    gid = override.gid;
+    mode = (override.type ?? mode & S_IFMT) | override.perm;
+  }
+  const isDir = (mode & S_IFMT) === S_IFDIR;
+  return {
+    mode,
+    uid: ov.ids.uid.toShown(uid),
+    gid: ov.ids.gid.toShown(gid),
+    size: Number(st.size),
+    nlink: isDir && ov.config.staticNlink ? 1 : Number(st.nlink),
+    ino: ov.nodes.inoOf(upper, real, st),
+    rdev: Number(st.rdev),
+    blksize: Number(st.blksize),
+    blocks: Number(st.blocks),
+    atime: nsToTimespec(st.atimeNs),
+    mtime: nsToTimespec(st.mtimeNs),
+    ctime: nsToTimespec(st.ctimeNs),
+  };
+}
+
+/** attrOf for an entry found at overlay path rel in layer. */
+export function attrAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats): Attr {
+  return attrOf(ov, layer.writable, layer.path(rel), st);
+}
+
+export function getattr(ov: Overlay, path: string): Attr {
+  const hidden = parked(ov, path);
+  // libfuse itself shows a hidden file with one link fewer: the parked name does not count.
+  if (hidden !== undefined) return attrOf(ov, ov.hidden.get(path)!.writable, hidden, lstatSync(hidden, { bigint: true }));
+  const node = ov.node(path);
+  const layer = node.layers[0]!;
+  const st = layer.lstat(path);
+  if (!st) {
+    // Removed from under us (an upper file deleted outside the mount): forget and look again.
+    ov.changed(path);
+    const again = ov.node(path);
+    return attrAt(ov, again.layers[0]!, path, again.layers[0]!.lstat(path) ?? fail('ENOENT', path));
+  }
+  return attrAt(ov, layer, path, st);
+}
+
+/** Attributes through an open descriptor: works for files already unlinked (hard_remove). */
+export function fgetattr(ov: Overlay, path: string | undefined, fd: number): Attr {
+  const open = ov.files.get(fd);
+  const st = fstatSync(fd, { bigint: true });
+  const layer = open?.layer ?? ov.upper ?? ov.layers[0]!;
+  // Only a path that still names this very inode may be asked for its xattrs.
+  const real = path !== undefined ? (parked(ov, path) ?? layer.path(path)) : undefined;
+  const same = real !== undefined && lstatSync(real, { bigint: true, throwIfNoEntry: false })?.ino === st.ino;
+  return attrOf(ov, layer.writable, same ? real : undefined, st);
+}
+
+function realOwnerAndMode(real: string): StatOverride {
+  const st = lstatSync(real);
+  return { uid: st.uid, gid: st.gid, perm: st.mode & 0o7777 };
+}
+
+/** Writes the xattr_permissions override, starting from the current one or the real stat. */
+function updateOverride(ov: Overlay, real: string, change: (o: StatOverride) => void): void {
+  const mode = ov.config.xattrPermissions as 1 | 2;
+  const o = readOverride(ov, real) ?? realOwnerAndMode(real);
+  change(o);
+  lsetxattr(real, OVERRIDE_XATTRS[mode], formatOverride(o));
+}
+
+/** The real path a change to path must go to: a parked unlinked file, or the (copied-up) upper entry. */
+function target(ov: Overlay, path: string, opts: { noData?: boolean } = {}): string {
+  return parked(ov, path, true) ?? copyUp(ov, path, opts).layers[0]!.path(path);
+}
+
+export function chmod(ov: Overlay, path: string, mode: number): void {
+  const real = target(ov, path);
+  if (ov.config.xattrPermissions !== 0) updateOverride(ov, real, (o) => (o.perm = mode & 0o7777));
+  else chmodSync(real, mode & 0o7777);
+}
+
+export function chown(ov: Overlay, path: string, uid: number, gid: number): void {
+  const keepUid = uid === ID_UNCHANGED || uid === -1;
+  const keepGid = gid === ID_UNCHANGED || gid === -1;
+  const real = target(ov, path);
+  const diskUid = keepUid ? -1 : ov.ids.uid.toDisk(uid);
+  const diskGid = keepGid ? -1 : ov.ids.gid.toDisk(gid);
+  if (ov.config.xattrPermissions !== 0) {
+    updateOverride(ov, real, (o) => {
+      if (diskUid !== -1) o.uid = diskUid;
+      if (diskGid !== -1) o.gid = diskGid;
+    });
+    return;
+  }
+  lchownSync(real, diskUid, diskGid);
+}
+
+/** Sets times with nanoseconds; `nsec` may be UTIME_NOW or UTIME_OMIT, passed to the kernel as is. */
+export function utimens(ov: Overlay, path: string, atime: Timespec, mtime: Timespec): void {
+  utimensat(target(ov, path), atime, mtime, true);
+}
+
+export function truncate(ov: Overlay, path: string, size: number): void {
+  truncateSync(target(ov, path, { noData: size === 0 }), size);
+}
+
+export function ftruncate(fd: number, size: number): void {
+  ftruncateSync(fd, size);
+}

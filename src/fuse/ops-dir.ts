@@ -1,0 +1,85 @@
+/**
+ * Directories: the merged listing (upper first, whiteouts and internal names left out, each entry
+ * with its attributes so the kernel gets d_type and inode numbers), mkdir (opaque when it replaces a
+ * whiteout, so the old lower contents stay gone) and rmdir of a directory empty in the merged view.
+ */
+import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { copyUp } from './copyup.js';
+import { fail } from './errno.js';
+import { S_IFDIR, splitParent } from './layers.js';
+import { isDir } from './node.js';
+import { attrAt, type Attr } from './ops-attr.js';
+import type { Caller, Overlay } from './overlay.js';
+import { clearWhiteout, markOpaque, ownNew, removeUpper, writeWhiteout } from './upper.js';
+
+export interface DirEntry {
+  name: string;
+  attr: Attr;
+}
+
+function childPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** The merged entries of a directory, without `.` and `..`. */
+export function readdir(ov: Overlay, path: string): DirEntry[] {
+  const out: DirEntry[] = [];
+  for (const entry of ov.merged(path)) {
+    const child = childPath(path, entry.name);
+    const st = entry.layer.lstat(child);
+    // Gone since the listing was cached (changed outside the mount): skip rather than fail the listing.
+    if (!st) continue;
+    out.push({ name: entry.name, attr: attrAt(ov, entry.layer, child, st) });
+  }
+  return out;
+}
+
+const S_ISGID = 0o2000;
+
+export function mkdir(ov: Overlay, caller: Caller, path: string, mode: number): void {
+  const upper = ov.writable();
+  ov.checkNewName(path);
+  const parentPath = splitParent(path)[0];
+  ov.dirNode(parentPath);
+  if (ov.nodes.resolve(path)) fail('EEXIST', path);
+  copyUp(ov, parentPath);
+  const parentReal = upper.path(parentPath);
+  const real = upper.path(path);
+  // As the kernel does in a setgid directory; needed because an opaque directory is built elsewhere.
+  const perm = (mode & 0o7777) | (lstatSync(parentReal).mode & S_ISGID);
+  // With xattr_permissions the real mode stays usable by the daemon; the override says what users see.
+  const realPerm = ov.config.xattrPermissions !== 0 ? 0o755 : perm;
+  // A name whited out in the upper layer hides lower contents: the new directory must keep hiding them.
+  const replacesWhiteout = upper.probe(path).kind === 'whiteout';
+  const build = replacesWhiteout ? ov.tempPath() : real;
+  try {
+    mkdirSync(build, { mode: 0o700 });
+    if (replacesWhiteout) markOpaque(ov, build);
+    ownNew(ov, build, parentReal, caller, perm, S_IFDIR);
+    chmodSync(build, realPerm);
+    if (replacesWhiteout) {
+      clearWhiteout(ov, path);
+      renameSync(build, real);
+    }
+  } catch (err) {
+    rmSync(build, { recursive: true, force: true });
+    throw err;
+  }
+  ov.changed(path);
+}
+
+export function rmdir(ov: Overlay, path: string): void {
+  ov.writable();
+  if (path === '/') fail('EBUSY', path);
+  const node = ov.node(path);
+  if (!isDir(node)) fail('ENOTDIR', path);
+  if (!ov.isEmptyDir(path)) fail('ENOTEMPTY', path);
+  const inLowers = ov.nodes.resolveInLowers(path) !== undefined;
+  const top = node.layers[0]!;
+  if (top.writable) removeUpper(ov, path, top.lstat(path)!);
+  if (inLowers) {
+    copyUp(ov, splitParent(path)[0]);
+    writeWhiteout(ov, path);
+  }
+  ov.changedTree(path);
+}

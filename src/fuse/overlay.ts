@@ -1,0 +1,176 @@
+/**
+ * The state of one mounted overlay: its layers (upper first), the node table, id mappers, the
+ * work directory for atomic copy-up, and the cache of merged directory listings. The FUSE
+ * operations (ops-*.ts) are functions over this state; they never see FUSE itself.
+ */
+import { mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { WHITEOUT_PREFIX } from '../archive/whiteout.js';
+import { ErrInvalidOption } from '../errors.js';
+import { fail } from './errno.js';
+import type { ParkedFile } from './hidden.js';
+import { isDirMode, Layer, splitParent } from './layers.js';
+import { mappersFor, type Mappers } from './mapping.js';
+import { isDir, NodeTable, type Node } from './node.js';
+import type { OverlayConfig } from './options.js';
+
+/** The caller of an operation, as FUSE reports it. */
+export interface Caller {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+/** One name of a merged directory and the layer that provides it. */
+export interface MergedEntry {
+  name: string;
+  layer: Layer;
+  /** S_IFMT bits from the directory entry. */
+  type: number;
+}
+
+/** Our own subdirectory of workdir, so a kernel overlay's `work/` next to it is never touched. */
+export const WORK_SUBDIR = 'strata-fuse';
+
+/**
+ * A layer directory's real path and stat. containers/storage names lowers by symlinks (`l/ABC…`);
+ * the symlink is resolved once so the layer's root answers lstat as the directory it is.
+ */
+function openDir(path: string, what: string): { real: string; dev: bigint } {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  if (!st) throw new ErrInvalidOption(`strata-fuse: ${what} ${path} does not exist`);
+  if (!st.isDirectory()) throw new ErrInvalidOption(`strata-fuse: ${what} ${path} is not a directory`);
+  return { real: realpathSync(path), dev: st.dev };
+}
+
+/** An open file: the descriptor is the FUSE handle; the layer says whether writes are allowed. */
+export interface OpenFile {
+  layer: Layer;
+  path: string;
+}
+
+function isWhiteoutName(path: string): boolean {
+  return path.startsWith(WHITEOUT_PREFIX, path.lastIndexOf('/') + 1);
+}
+
+export class Overlay {
+  readonly layers: Layer[];
+  readonly upper: Layer | undefined;
+  readonly nodes: NodeTable;
+  readonly ids: Mappers;
+  /** Where copy-ups and new directories are prepared before being renamed into place. */
+  readonly work: string | undefined;
+  /** Whether whiteouts can be 0/0 character devices; cleared at the first EPERM. */
+  canMknod: boolean;
+  readonly euid: number;
+  /** Open files by descriptor. */
+  readonly files = new Map<number, OpenFile>();
+  /** Unlinked open files by the hidden name libfuse gave them (see hidden.ts). */
+  readonly hidden = new Map<string, ParkedFile>();
+  readonly #merged = new LRUCache<string, MergedEntry[]>({ max: 1024 });
+  #tmpCounter = 0;
+
+  constructor(readonly config: OverlayConfig) {
+    // A read-only mount with an upperdir still shows the upper layer's contents, unchanging.
+    const dirs: Array<[string, string, boolean]> = [];
+    if (config.upperdir !== undefined) dirs.push([config.upperdir, 'upperdir', !config.readOnly]);
+    for (const dir of config.lowerdirs) dirs.push([dir, 'lowerdir', false]);
+    const layers = dirs.map(([dir, what, writable], i) => {
+      const { real, dev } = openDir(dir, what);
+      return new Layer(real, i, writable, dev);
+    });
+    this.layers = layers;
+    this.upper = layers[0]!.writable ? layers[0] : undefined;
+    this.nodes = new NodeTable(layers);
+    this.ids = mappersFor(config);
+    this.euid = process.geteuid?.() ?? 0;
+    // Since Linux 5.8 anyone may mknod a 0/0 whiteout; fuse-overlayfs's variable forces `.wh.` files.
+    this.canMknod = process.env.FUSE_OVERLAYFS_DISABLE_OVL_WHITEOUT === undefined;
+    if (this.upper && config.workdir !== undefined) {
+      const wd = openDir(config.workdir, 'workdir');
+      if (wd.dev !== this.upper.dev) {
+        throw new ErrInvalidOption(`strata-fuse: workdir ${config.workdir} is not on the filesystem of upperdir ${config.upperdir}`);
+      }
+      this.work = join(wd.real, WORK_SUBDIR);
+      // Leftovers of an interrupted copy-up are garbage: nothing refers to them.
+      rmSync(this.work, { recursive: true, force: true });
+      mkdirSync(this.work, { mode: 0o700 });
+    }
+  }
+
+  /** The node at path or ENOENT; whiteout names are never visible. */
+  node(path: string): Node {
+    if (isWhiteoutName(path)) fail('ENOENT', path);
+    return this.nodes.resolve(path) ?? fail('ENOENT', path);
+  }
+
+  /** Refuses to create a name the overlay reserves for whiteouts. */
+  checkNewName(path: string): void {
+    if (isWhiteoutName(path)) fail('EINVAL', path, 'names starting with .wh. are reserved for whiteouts');
+  }
+
+  /** The directory node at path, ENOENT or ENOTDIR. */
+  dirNode(path: string): Node {
+    const n = this.node(path);
+    if (!isDir(n)) fail('ENOTDIR', path);
+    return n;
+  }
+
+  /** The writable layer, or EROFS on a read-only mount. */
+  writable(): Layer {
+    return this.upper ?? fail('EROFS');
+  }
+
+  /** A fresh name in the work directory. */
+  tempPath(): string {
+    if (this.work === undefined) fail('EROFS');
+    return `${this.work}/${process.pid}-${++this.#tmpCounter}`;
+  }
+
+  /** The merged listing of a directory: upper names first, lower names not hidden by whiteouts or opacity. */
+  merged(path: string): MergedEntry[] {
+    const hit = this.#merged.get(path);
+    if (hit) return hit;
+    const node = this.dirNode(path);
+    const seen = new Set<string>();
+    const hidden = new Set<string>();
+    const out: MergedEntry[] = [];
+    for (const layer of node.layers) {
+      const listing = layer.writable ? layer.readListing(path) : layer.listing(path);
+      if (!listing) continue;
+      for (const [name, type] of listing.entries) {
+        if (seen.has(name) || hidden.has(name)) continue;
+        seen.add(name);
+        out.push({ name, layer, type });
+      }
+      for (const name of listing.whiteouts) hidden.add(name);
+    }
+    this.#merged.set(path, out);
+    return out;
+  }
+
+  /** Forgets a path whose entry changed, and the listing of its parent directory. */
+  changed(path: string): void {
+    this.nodes.invalidate(path);
+    if (path !== '/') this.#merged.delete(splitParent(path)[0]);
+  }
+
+  /** Forgets a directory and everything below it (removed, renamed, replaced). */
+  changedTree(path: string): void {
+    this.nodes.invalidateTree(path);
+    const prefix = path + '/';
+    for (const key of this.#merged.keys()) {
+      if (key === path || key.startsWith(prefix)) this.#merged.delete(key);
+    }
+    if (path !== '/') this.#merged.delete(splitParent(path)[0]);
+  }
+
+  /** True when the directory at path shows no entries (rmdir and rename over it need that). */
+  isEmptyDir(path: string): boolean {
+    return this.merged(path).length === 0;
+  }
+
+}
+
+export { isDirMode };
