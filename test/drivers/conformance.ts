@@ -42,9 +42,11 @@ export interface ConformanceParams {
   diffFiles: number;
   /** driverOptions handed to init. */
   driverOptions: string[];
+  /** Per-test time limit: a fuse-overlay mount is a new strata-fuse process, and DeepLayerRead makes 130. */
+  timeoutMs: number;
 }
 
-const defaults: ConformanceParams = { deepLayers: 128, diffFiles: 20, driverOptions: [] };
+const defaults: ConformanceParams = { deepLayers: 128, diffFiles: 20, driverOptions: [], timeoutMs: 60_000 };
 
 /**
  * Per-driver overrides of `defaults`; a registered driver without a row runs with the defaults.
@@ -53,7 +55,7 @@ const defaults: ConformanceParams = { deepLayers: 128, diffFiles: 20, driverOpti
 export const driverParams: Record<string, Partial<ConformanceParams>> = {
   vfs: { deepLayers: 30 },
   overlay: { deepLayers: 128 },
-  'fuse-overlay': { deepLayers: 128 },
+  'fuse-overlay': { deepLayers: 128, timeoutMs: 300_000 },
 };
 
 export function paramsFor(name: string): ConformanceParams {
@@ -93,7 +95,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 /** Registers the conformance tests for one driver. */
 export function defineConformanceSuite(name: string, params: ConformanceParams = paramsFor(name)): void {
-  describe(`driver conformance: ${name}`, () => {
+  describe(`driver conformance: ${name}`, { timeout: params.timeoutMs }, () => {
     const driverFor = (): Promise<Driver> => newDriver(name, params);
 
     it('CreateEmpty: a new layer is an empty root-owned 0555 directory', async () => {
