@@ -9,3 +9,4 @@ export * as native from './native.js';
 import './drivers.js';
 export * from './store/index.js';
 export * from './config/index.js';
+export * from './image/index.js';

@@ -5,6 +5,7 @@ import { containerCommands } from './containers.js';
 import { deleteCommands } from './delete.js';
 import { diffCommands } from './diff.js';
 import { imageCommands } from './images.js';
+import { imageIOCommands } from './image-io.js';
 import { layerCommands } from './layers.js';
 import { metadataCommands } from './metadata.js';
 import { mountCommands } from './mount.js';
@@ -24,6 +25,7 @@ const all = [
   versionCommand,
   wipeCommand,
   gcCommand,
+  ...imageIOCommands,
 ];
 
 const ORDER = [
