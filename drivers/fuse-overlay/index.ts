@@ -9,30 +9,32 @@ import type { Driver, DriverOptions } from '../../src/driver.js';
 import { ErrPrerequisites } from '../../src/errors.js';
 import { mustRegister } from '../../src/registry.js';
 import { OverlayFamilyDriver } from '../overlay-layout/driver-base.js';
-import { linkDir, OverlayLayout } from '../overlay-layout/layout.js';
+import { imageStoreHomes, linkDir, OverlayLayout } from '../overlay-layout/layout.js';
 import { parseOverlayOptions } from '../overlay-layout/options.js';
+import { mountRights } from '../overlay-layout/privilege.js';
 import { backingFsName } from '../../src/fs/backing-fs.js';
-import { FuseMounter } from './mounter.js';
+import { FuseMounter, programName, type MountProgram } from './mounter.js';
 import { canMknodWhiteouts, checkFuse } from './probe.js';
 
-/** The strata-fuse program, run by this Node so it works without a global install. */
-export function strataFuseCommand(): string[] {
+/** strata-fuse as built into dist/, run by this Node so it works without a global install. */
+export function strataFuseProgram(): MountProgram {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
   const main = join(dir, 'dist', 'src', 'fuse', 'main.js');
   if (!existsSync(main)) throw new ErrPrerequisites(`fuse-overlay: ${main} is not built; run "npm run build"`);
-  return [process.execPath, main];
+  return { kind: 'strata-fuse', node: process.execPath, main };
 }
 
 export async function initFuseOverlay(home: string, options: DriverOptions): Promise<Driver> {
   const opts = parseOverlayOptions(options.driverOptions ?? [], ['fuse-overlay.', 'overlay.', 'overlay2.']);
   const { fusermount } = checkFuse();
-  const program = opts.mountProgram !== undefined ? [opts.mountProgram] : strataFuseCommand();
+  const program: MountProgram = opts.mountProgram !== undefined ? { kind: 'external', path: opts.mountProgram } : strataFuseProgram();
   mkdirSync(join(home, linkDir), { recursive: true, mode: 0o700 });
-  const root = process.geteuid?.() === 0;
+  // trusted.* xattrs need real root; root of a user namespace keeps overlay xattrs in user.* too.
+  const userXattr = mountRights() !== 'root';
   // 0/0 devices are what the kernel driver reads too; without mknod rights `.wh.` files are the fallback.
   const mknodOk = canMknodWhiteouts(home);
-  const layout = new OverlayLayout(home, opts.imageStores);
+  const layout = new OverlayLayout(home, imageStoreHomes(opts.imageStores, 'fuse-overlay'));
   await layout.repairLinks();
   const extra = opts.forceMask !== undefined ? ['xattr_permissions=2'] : [];
   return new OverlayFamilyDriver({
@@ -41,13 +43,13 @@ export async function initFuseOverlay(home: string, options: DriverOptions): Pro
     options: opts,
     mounter: new FuseMounter(home, program, fusermount, extra),
     whiteoutFormat: mknodOk ? 'overlay' : 'aufs',
-    userXattr: !root,
+    userXattr,
     nativeDiff: true,
     owner: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
     status: [
       ['Backing Filesystem', backingFsName(home)],
       ['Supports d_type', 'true'],
-      ['Mount Program', program.at(-1) ?? ''],
+      ['Mount Program', programName(program)],
       ['Whiteouts', mknodOk ? 'char 0/0 devices' : '.wh. files'],
     ],
   });

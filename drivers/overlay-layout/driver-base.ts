@@ -3,6 +3,8 @@
  * diffs straight from the upper dir when the parent is the real parent (else the naive differ).
  * They differ only in how a mount is made (a Mounter) and in what their probes decide at init.
  */
+import { constants as fsConstants, existsSync } from 'node:fs';
+import { access, chmod, chown, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -21,34 +23,13 @@ import type {
   IDMappings,
   MountOpts,
 } from '../../src/driver.js';
-import { ErrInvalidOption } from '../../src/errors.js';
+import { ErrInvalidOption, hasCode } from '../../src/errors.js';
 import { copyTree, diskUsage } from '../../src/fs/copy-tree.js';
 import { naiveDiff } from '../../src/naive-diff.js';
-import { diffDirName, mergedDirName, workDirName, emptyDirName, type OverlayLayout } from './layout.js';
+import { diffDirName, emptyDirName, mergedDirName, workDirName, type OverlayLayout } from './layout.js';
+import { planMount, type Mounter } from './mount-spec.js';
 import type { OverlayOptions } from './options.js';
 import { RefCounter } from './refcount.js';
-
-/** One mount request: absolute lowers (uppermost first) and, unless read-only, an upper and work dir. */
-export interface MountSpec {
-  id: string;
-  target: string;
-  lowers: string[];
-  /** The same lowers as `l/<LID>` paths relative to the home, for compact mount options. */
-  lowerLinks: string[];
-  upper?: string;
-  work?: string;
-  /** Extra options from the caller and the driver's mountopt. */
-  options: string[];
-  uidMaps?: MountOpts['uidMaps'];
-  gidMaps?: MountOpts['gidMaps'];
-}
-
-export interface Mounter {
-  mount(spec: MountSpec): Promise<void>;
-  unmount(target: string): Promise<void>;
-  /** True when `target` currently holds one of this mounter's mounts. */
-  isMounted(target: string): boolean;
-}
 
 export interface OverlayDriverConfig {
   name: string;
@@ -96,6 +77,10 @@ export class OverlayFamilyDriver implements Driver {
   async create(id: string, parent: string, opts?: CreateOpts): Promise<void> {
     rejectStorageOpts(opts);
     await this.#cfg.layout.create(id, parent, this.#cfg.owner);
+    // As containers/storage: under force_mask the layer root carries the mask too, so an
+    // unprivileged owner can fill it (the real mode is in the override xattr).
+    const mask = this.#cfg.options.forceMask;
+    if (mask !== undefined) await chmod(this.#cfg.layout.diffDir(id), mask);
   }
 
   async createReadWrite(id: string, parent: string, opts?: CreateOpts): Promise<void> {
@@ -135,23 +120,16 @@ export class OverlayFamilyDriver implements Driver {
       const merged = join(dir, mergedDirName);
       if (this.#refs.increment(merged) > 1) return merged;
       try {
-        const layout = this.#cfg.layout;
-        const diff = join(dir, diffDirName);
-        const lowers = layout.lowerDirs(id);
-        const lowerLinks = layout.lowerLinks(id);
-        const spec: MountSpec = {
-          id,
-          target: merged,
-          lowers: readOnly ? [diff, ...lowers] : lowers.length > 0 ? lowers : [join(dir, emptyDirName)],
-          lowerLinks: readOnly ? [join(id, diffDirName), ...lowerLinks] : lowerLinks.length > 0 ? lowerLinks : [join(id, emptyDirName)],
+        const spec = planMount(this.#cfg.layout, id, this.name, {
+          readOnly,
           options: [...mountOptions.filter((o) => o !== READ_ONLY), ...splitOpts(this.#cfg.options.mountOptions)],
           uidMaps: options.uidMaps,
           gidMaps: options.gidMaps,
-        };
-        if (!readOnly) {
-          spec.upper = diff;
-          spec.work = join(dir, workDirName);
-        }
+        });
+        const empty = join(dir, emptyDirName);
+        if (spec.lowers.includes(empty)) await this.#ensureDir(empty);
+        // containers/storage removes the mount point when it unmounts; make it again.
+        await this.#ensureDir(merged);
         await this.#cfg.mounter.mount(spec);
         return merged;
       } catch (err) {
@@ -232,13 +210,15 @@ export class OverlayFamilyDriver implements Driver {
     this.#cfg.layout.mustExist(id);
     if (!this.#cfg.layout.isParent(id, parent)) return this.#naive.applyDiff(id, parent, options);
     const diff = this.#cfg.layout.diffDir(id);
-    await applyLayer(diff, options.diff, {
-      whiteoutFormat: this.#cfg.whiteoutFormat,
-      userXattr: this.#cfg.userXattr,
-      idMappings: options.mappings,
-      ignoreChownErrors: options.ignoreChownErrors ?? this.#cfg.options.ignoreChownErrors,
-      forceMask: options.forceMask ?? this.#cfg.options.forceMask,
-    });
+    await withWritableRoot(diff, () =>
+      applyLayer(diff, options.diff, {
+        whiteoutFormat: this.#cfg.whiteoutFormat,
+        userXattr: this.#cfg.userXattr,
+        idMappings: options.mappings,
+        ignoreChownErrors: options.ignoreChownErrors ?? this.#cfg.options.ignoreChownErrors,
+        forceMask: options.forceMask ?? this.#cfg.options.forceMask,
+      }),
+    );
     // As containers/storage: the size of a layer applied in place is the size of its diff dir.
     return (await diskUsage(diff)).size;
   }
@@ -246,6 +226,13 @@ export class OverlayFamilyDriver implements Driver {
   async diffSize(id: string, parent: string, mappings?: IDMappings): Promise<number> {
     if (!this.#fastPath(id, parent)) return this.#naive.diffSize(id, parent, mappings);
     return (await diskUsage(this.#cfg.layout.diffDir(id))).size;
+  }
+
+  /** Makes a layer's internal dir (mount point, empty lower) if it is missing, owned as the layer dirs are. */
+  async #ensureDir(path: string): Promise<void> {
+    if (existsSync(path)) return;
+    await mkdir(path, { mode: 0o700 });
+    await chown(path, this.#cfg.owner.uid, this.#cfg.owner.gid);
   }
 
   async #withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -258,6 +245,32 @@ export class OverlayFamilyDriver implements Driver {
     } finally {
       if (this.#locks.get(id) === settled) this.#locks.delete(id);
     }
+  }
+}
+
+/**
+ * A layer root is 0555; root writes into it anyway, but an unprivileged owner (fuse-overlay
+ * without a user namespace) must open it for the apply. Overlay applies leave the root's mode
+ * alone, so the old one goes back afterwards.
+ */
+async function withWritableRoot<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  if (await writable(dir)) return fn();
+  const { mode } = await stat(dir);
+  await chmod(dir, (mode & 0o7777) | 0o700);
+  try {
+    return await fn();
+  } finally {
+    await chmod(dir, mode & 0o7777);
+  }
+}
+
+async function writable(dir: string): Promise<boolean> {
+  try {
+    await access(dir, fsConstants.W_OK);
+    return true;
+  } catch (err) {
+    if (hasCode(err, 'EACCES')) return false;
+    throw err;
   }
 }
 

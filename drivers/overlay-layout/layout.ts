@@ -12,8 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { ErrLayerUnknown, hasCode } from '../../src/errors.js';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { ErrLayerUnknown, hasCode, StrataError } from '../../src/errors.js';
 
 export const linkDir = 'l';
 export const lowerFile = 'lower';
@@ -29,6 +29,14 @@ export const emptyDirName = 'empty';
 export const maxDepth = 500;
 /** LID length: ((idLength + len("l/") + 1) * 128) <= pageSize - 512 keeps 128 layers in one page. */
 export const idLength = 26;
+
+/** A chain deeper than maxDepth: overlayfs stacks at most 500 lowers (OVL_MAX_STACK). */
+export class ErrMaxDepth extends StrataError {
+  static readonly code = 'ERR_MAX_DEPTH';
+  constructor(message: string) {
+    super(ErrMaxDepth.code, message);
+  }
+}
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const LID_RE = /^[A-Z2-7]{26}$/;
@@ -46,6 +54,16 @@ export function validateLayerID(id: string): void {
   if (id === '' || id === '.' || id === '..' || id.includes('/') || id.includes('\0') || id === linkDir) {
     throw new ErrLayerUnknown(`invalid layer ID ${JSON.stringify(id)}`);
   }
+}
+
+/**
+ * The homes to search inside additional image stores, which are graph roots as in storage.conf:
+ * `<store>/<driver>`, and for fuse-overlay also `<store>/overlay`, the same layout as
+ * containers/storage (and podman with fuse-overlayfs) writes it.
+ */
+export function imageStoreHomes(storeRoots: readonly string[], driverName: string): string[] {
+  const names = driverName === 'overlay' ? ['overlay'] : [driverName, 'overlay'];
+  return storeRoots.flatMap((root) => names.map((n) => join(root, n)));
 }
 
 export interface Owner {
@@ -132,7 +150,9 @@ export class OverlayLayout {
     const parentDir = this.dir(parent);
     const link = readFileSync(join(parentDir, linkFile), 'utf8').trim();
     const lowers = [`${linkDir}/${link}`, ...this.lowerLinks(parent)];
-    if (lowers.length > maxDepth) throw new Error(`max depth exceeded: ${lowers.length} lower layers (limit ${maxDepth})`);
+    if (lowers.length > maxDepth) {
+      throw new ErrMaxDepth(`max depth exceeded: a child of layer ${parent} would have ${lowers.length} lower layers (limit ${maxDepth})`);
+    }
     return lowers.join(':');
   }
 
@@ -145,6 +165,20 @@ export class OverlayLayout {
       if (hasCode(err, 'ENOENT')) return [];
       throw err;
     }
+  }
+
+  /**
+   * The lowers as mount options name them, uppermost first: `l/<LID>` (short, relative to the home)
+   * where the link lives in the home, the absolute diff dir for layers of an image store.
+   */
+  mountLowers(id: string): string[] {
+    return this.lowerLinks(id).map((l) => (existsSync(join(this.home, l)) ? l : this.resolveLink(l)));
+  }
+
+  /** `path` relative to the home when it lies inside it, else unchanged (absolute). */
+  homeRelative(path: string): string {
+    const rel = relative(this.home, path);
+    return rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel) ? path : rel;
   }
 
   /** Absolute diff dirs of a layer's lowers, uppermost first, resolved through home or image stores. */

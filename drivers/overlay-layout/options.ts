@@ -14,10 +14,12 @@ export interface OverlayOptions {
   skipMountHome: boolean;
   /** Permission bits forced on layer content; real values kept in user.containers.override_stat. */
   forceMask?: number;
-  /** Read-only additional homes searched for layers. */
+  /** Read-only additional image stores (graph roots) searched for layers. */
   imageStores: string[];
   /** A mount program to use instead of the built-in one (fuse-overlay only). */
   mountProgram?: string;
+  /** Skip the kernel version gate (the test mount still decides). */
+  overrideKernelCheck: boolean;
 }
 
 function parseMask(key: string, value: string): number {
@@ -50,11 +52,18 @@ function parseStores(key: string, value: string): string[] {
  * ['overlay.', 'overlay2.'] for the kernel driver, plus 'fuse-overlay.' for the FUSE one.
  */
 export function parseOverlayOptions(options: readonly string[], prefixes: readonly string[]): OverlayOptions {
-  const out: OverlayOptions = { mountOptions: '', ignoreChownErrors: false, skipMountHome: false, imageStores: [] };
+  const out: OverlayOptions = {
+    mountOptions: '',
+    ignoreChownErrors: false,
+    skipMountHome: false,
+    imageStores: [],
+    overrideKernelCheck: false,
+  };
   for (const { key, rawKey, value } of driverOptions('overlay', options, prefixes)) {
     switch (key) {
       case 'override_kernel_check':
-        break; // accepted for compatibility; no longer needed
+        out.overrideKernelCheck = parseBoolOption('overlay', rawKey, value);
+        break;
       case 'mountopt':
         out.mountOptions = value;
         break;

@@ -2,15 +2,23 @@
  * The kernel `overlay` driver: the shared overlay layout mounted by the kernel. Init refuses with
  * ErrNotSupported when this process cannot mount overlay, so newDriver moves on to fuse-overlay.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Driver, DriverOptions } from '../../src/driver.js';
 import { ErrNotSupported, ErrInvalidOption } from '../../src/errors.js';
 import { mustRegister } from '../../src/registry.js';
 import { OverlayFamilyDriver } from '../overlay-layout/driver-base.js';
-import { linkDir, OverlayLayout } from '../overlay-layout/layout.js';
+import { imageStoreHomes, linkDir, OverlayLayout } from '../overlay-layout/layout.js';
 import { parseOverlayOptions } from '../overlay-layout/options.js';
-import { cachedCheck, cachedFlag, checkHost, nativeDiffProblem, testMount } from './probe.js';
+import {
+  cachedCheck,
+  cachedFlag,
+  checkBackingFs,
+  checkMountRights,
+  kernelVersionProblem,
+  nativeDiffProblem,
+  testMount,
+} from './probe.js';
 import { KernelMounter } from './mounter.js';
 import { makePrivateMount, releasePrivateMount } from './private-mount.js';
 
@@ -28,18 +36,28 @@ export async function initOverlay(home: string, options: DriverOptions): Promise
   if (opts.forceMask !== undefined) {
     throw new ErrInvalidOption('overlay: force_mask option for writeable layers is only supported with a mount program (fuse-overlay)');
   }
+  // Checks that need no home first: a failed init must not leave a home newDriver would take as prior.
+  const rights = checkMountRights();
+  const tooOld = opts.overrideKernelCheck ? undefined : kernelVersionProblem();
+  if (tooOld !== undefined) throw new ErrNotSupported(tooOld);
+  const userXattr = rights === 'userns';
+  const madeHome = !existsSync(home);
   mkdirSync(join(home, linkDir), { recursive: true, mode: 0o700 });
-  const host = checkHost(home);
-  const userXattr = host.rights === 'userns';
-  const runHome = runHomeFor(home, options);
-  const feature = `overlay(${opts.mountOptions}${userXattr ? ',userxattr' : ''})`;
-  cachedCheck(runHome, feature, () => testMount(home, userXattr, opts.mountOptions));
-  const native = cachedFlag(runHome, `native-diff(${opts.mountOptions}${userXattr ? ',userxattr' : ''})`, () =>
-    nativeDiffProblem(home, userXattr, opts.mountOptions),
-  );
+  let host: ReturnType<typeof checkBackingFs>;
+  let nativeDiff: boolean;
+  try {
+    host = checkBackingFs(home, rights);
+    const runHome = runHomeFor(home, options);
+    const variant = `${opts.mountOptions}${userXattr ? ',userxattr' : ''}`;
+    cachedCheck(runHome, `overlay(${variant})`, () => testMount(home, userXattr, opts.mountOptions));
+    nativeDiff = cachedFlag(runHome, `native-diff(${variant})`, () => nativeDiffProblem(home, userXattr, opts.mountOptions)).ok;
+  } catch (err) {
+    if (madeHome) removeEmptyHome(home);
+    throw err;
+  }
   if (!opts.skipMountHome) makePrivateMount(home);
 
-  const layout = new OverlayLayout(home, opts.imageStores);
+  const layout = new OverlayLayout(home, imageStoreHomes(opts.imageStores, 'overlay'));
   await layout.repairLinks();
   return new OverlayFamilyDriver({
     name: 'overlay',
@@ -48,7 +66,7 @@ export async function initOverlay(home: string, options: DriverOptions): Promise
     mounter: new KernelMounter(home, userXattr),
     whiteoutFormat: 'overlay',
     userXattr,
-    nativeDiff: native.ok,
+    nativeDiff,
     owner: { uid: 0, gid: 0 },
     release: opts.skipMountHome ? undefined : () => releasePrivateMount(home),
     status: [
@@ -57,6 +75,16 @@ export async function initOverlay(home: string, options: DriverOptions): Promise
       ['Using user xattrs', String(userXattr)],
     ],
   });
+}
+
+/** Removes a home this init created, only while it holds nothing but the empty l/ dir. */
+function removeEmptyHome(home: string): void {
+  try {
+    rmdirSync(join(home, linkDir));
+    rmdirSync(home);
+  } catch {
+    // not empty after all: keep it
+  }
 }
 
 mustRegister('overlay', initOverlay);

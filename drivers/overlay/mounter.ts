@@ -6,12 +6,12 @@
 import { join } from 'node:path';
 import { hasCode } from '../../src/errors.js';
 import { constants, FsMagic, fsMagic, mount, mountFs, umount2, type FsParam } from '../../src/native.js';
-import type { MountSpec, Mounter } from '../overlay-layout/driver-base.js';
+import type { MountSpec, Mounter } from '../overlay-layout/mount-spec.js';
 
 /** mount(2) copies at most one page of option data, including the terminating NUL. */
 const PAGE_SIZE = 4096;
 
-function optionString(lowers: string[], spec: MountSpec, upper: string | undefined, work: string | undefined, extra: string[]): string {
+function optionString(lowers: string[], upper: string | undefined, work: string | undefined, extra: string[]): string {
   const parts = [`lowerdir=${lowers.join(':')}`];
   if (upper !== undefined && work !== undefined) parts.push(`upperdir=${upper}`, `workdir=${work}`);
   return [...parts, ...extra].join(',');
@@ -26,7 +26,7 @@ export class KernelMounter implements Mounter {
 
   async mount(spec: MountSpec): Promise<void> {
     const extra = [...spec.options, ...(this.userXattr ? ['userxattr'] : [])];
-    const data = optionString(spec.lowers, spec, spec.upper, spec.work, extra);
+    const data = optionString(spec.lowers, spec.upper, spec.work, extra);
     try {
       if (Buffer.byteLength(data) < PAGE_SIZE) {
         mount('overlay', spec.target, 'overlay', 0, data);
@@ -74,7 +74,7 @@ export class KernelMounter implements Mounter {
   /** mount(2) resolves relative option paths against the caller's cwd, so mount from the home. */
   #mountRelative(spec: MountSpec, extra: string[]): void {
     const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : p.slice(this.home.length + 1));
-    const data = optionString(spec.lowerLinks, spec, rel(spec.upper), rel(spec.work), extra);
+    const data = optionString(spec.lowerLinks, rel(spec.upper), rel(spec.work), extra);
     if (Buffer.byteLength(data) >= PAGE_SIZE) {
       throw new Error(`cannot mount layer ${spec.id}: mount options are ${Buffer.byteLength(data)} bytes even with relative paths`);
     }

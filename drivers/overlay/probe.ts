@@ -5,30 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { constants as fsConstants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { ErrIncompatibleFS, ErrNotSupported } from '../../src/errors.js';
 import { fsName } from '../../src/fs/backing-fs.js';
 import { constants, FsMagic, fsMagic, lgetxattrOptional, lsetxattr, mknod, mount, renameat2, umount2 } from '../../src/native.js';
+import { mountRights, type MountRights } from '../overlay-layout/privilege.js';
 
 /** Filesystems known to fill in d_type, which overlay needs to see whiteouts quickly. */
 const dTypeFilesystems = new Set<number>([FsMagic.EXT4, FsMagic.BTRFS, FsMagic.TMPFS, FsMagic.XFS, FsMagic.ZFS]);
-
-/** How this process may mount: as real root, inside a user namespace it owns, or not at all. */
-export type MountRights = 'root' | 'userns' | 'none';
-
-export function mountRights(): MountRights {
-  if (process.geteuid?.() !== 0) return 'none';
-  return inInitialUserNamespace() ? 'root' : 'userns';
-}
-
-function inInitialUserNamespace(): boolean {
-  try {
-    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return map[0] === '0' && map[1] === '0' && map[2] === '4294967295';
-  } catch {
-    return true;
-  }
-}
 
 function kernelHasOverlay(): boolean {
   const listed = (): boolean => readFileSync('/proc/filesystems', 'utf8').split('\n').includes('nodev\toverlay');
@@ -37,8 +22,8 @@ function kernelHasOverlay(): boolean {
   return listed();
 }
 
-/** Checks the host and the backing filesystem of `home`; throws the error newDriver expects. */
-export function checkHost(home: string): { rights: MountRights; backingFs: string; dType: boolean } {
+/** Checks that the kernel has overlay and this process may mount it; throws ErrNotSupported otherwise. */
+export function checkMountRights(): MountRights {
   if (!kernelHasOverlay()) {
     throw new ErrNotSupported("'overlay' not found as a supported filesystem on this host: kernel does not support overlay fs");
   }
@@ -48,15 +33,20 @@ export function checkHost(home: string): { rights: MountRights; backingFs: strin
       `'overlay' needs root or a user namespace with mount rights; uid ${process.geteuid?.()} has neither (use fuse-overlay)`,
     );
   }
+  return rights;
+}
+
+/** Checks the filesystem `home` lies on; overlay cannot stack on overlay, aufs or ecryptfs (ErrIncompatibleFS). */
+export function checkBackingFs(home: string, rights: MountRights): { backingFs: string; dType: boolean } {
   const magic = fsMagic(home);
   const backingFs = fsName(magic);
   if (magic === FsMagic.AUFS || magic === FsMagic.OVERLAY || magic === FsMagic.ECRYPTFS) {
-    throw new ErrIncompatibleFS(`'overlay' is not supported over ${backingFs}, a mount_program is required`);
+    throw new ErrIncompatibleFS(`'overlay' is not supported over ${backingFs} (${home}), a mount_program is required`);
   }
   if (rights === 'userns' && magic === FsMagic.NFS) {
-    throw new ErrIncompatibleFS('a network file system with user namespaces is not supported; use fuse-overlay');
+    throw new ErrIncompatibleFS(`a network file system (${home}) with user namespaces is not supported; use fuse-overlay`);
   }
-  return { rights, backingFs, dType: dTypeFilesystems.has(magic) };
+  return { backingFs, dType: dTypeFilesystems.has(magic) };
 }
 
 /** Reads a cached feature; undefined when it was never recorded. */
@@ -117,6 +107,47 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** The oldest kernel whose overlay takes several lower layers in one mount. */
+const MULTIPLE_LOWERS_KERNEL: readonly [number, number] = [4, 0];
+
+/** Why this kernel release is too old for layered images (undefined when it is not), as c/storage's version gate. */
+export function kernelVersionProblem(kernelRelease: string = release()): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return undefined; // an unparsable release is left to the test mount
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const [wantMajor, wantMinor] = MULTIPLE_LOWERS_KERNEL;
+  if (major > wantMajor || (major === wantMajor && minor >= wantMinor)) return undefined;
+  return `kernel ${kernelRelease} too old to provide multiple lowers feature for overlay (needs ${wantMajor}.${wantMinor}; overlay.override_kernel_check=true skips this check)`;
+}
+
+/** What the test mounts saw: each undefined when the mount worked, else its error. */
+export interface LowerMounts {
+  twoLowers?: string;
+  /** Only tried when the two-lower mount failed. */
+  oneLower?: string;
+}
+
+/**
+ * The verdict on the test mounts: a kernel that mounts one lower but not two cannot stack image
+ * layers at all (ErrNotSupported, so newDriver moves on); undefined when two lowers mounted.
+ */
+export function lowerMountsVerdict(r: LowerMounts): string | undefined {
+  if (r.twoLowers === undefined) return undefined;
+  if (r.oneLower === undefined) {
+    return `kernel supports a single lower layer only: an overlay test mount with two lower layers failed (${r.twoLowers}) while one lower mounted`;
+  }
+  return `overlay test mount failed: ${r.twoLowers}`;
+}
+
+function tryMount(target: string, opts: string[]): string | undefined {
+  try {
+    mount('overlay', target, 'overlay', 0, opts.join(','));
+    return undefined;
+  } catch (err) {
+    return describe(err);
+  }
+}
+
 /**
  * A test mount with two lowers and an upper holding a 0/0 whiteout, then removal of a merged dir:
  * returns undefined when overlay works here, else why not.
@@ -131,21 +162,19 @@ export function testMount(home: string, userXattr: boolean, mountOpts: string): 
     } catch (err) {
       return `cannot create a whiteout device in ${home}: ${describe(err)}`;
     }
-    const opts = [`lowerdir=${join(td, 'l2')}:${join(td, 'l1')}`, `upperdir=${join(td, 'upper')}`, `workdir=${join(td, 'work')}`];
-    if (userXattr) opts.push('userxattr');
-    if (mountOpts) opts.push(mountOpts);
-    try {
-      mount('overlay', join(td, 'merged'), 'overlay', 0, opts.join(','));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EINVAL') {
-        return `overlay test mount with two lower layers failed: this kernel supports a single lower only or rejects the options (${describe(err)})`;
-      }
-      return `overlay test mount failed: ${describe(err)}`;
+    const rest = [`upperdir=${join(td, 'upper')}`, `workdir=${join(td, 'work')}`];
+    if (userXattr) rest.push('userxattr');
+    if (mountOpts) rest.push(mountOpts);
+    const merged = join(td, 'merged');
+    const r: LowerMounts = { twoLowers: tryMount(merged, [`lowerdir=${join(td, 'l2')}:${join(td, 'l1')}`, ...rest]) };
+    if (r.twoLowers !== undefined) {
+      r.oneLower = tryMount(merged, [`lowerdir=${join(td, 'l2')}`, ...rest]);
+      return lowerMountsVerdict(r);
     }
-    const names = readdirSync(join(td, 'merged')).sort().join(',');
+    const names = readdirSync(merged).sort().join(',');
     if (names !== 'd,kept') return `overlay test mount shows ${names || 'nothing'}, expected d,kept (whiteout not honoured)`;
     try {
-      rmSync(join(td, 'merged', 'd'), { recursive: true });
+      rmSync(join(merged, 'd'), { recursive: true });
     } catch (err) {
       return `removing a directory in an overlay test mount failed: ${describe(err)}`;
     }
