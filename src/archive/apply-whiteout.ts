@@ -93,7 +93,8 @@ function writeWhiteoutDevice(ctx: ApplyContext, hdr: TarHeader, dirRel: RelPath,
 
 /** naive: `.wh.NAME` deletes NAME (and everything below it) from the full tree. */
 function removeVictim(ctx: ApplyContext, hdr: TarHeader, dirRel: RelPath, victim: string): void {
-  // A whiteout below a missing or non-directory parent has nothing left to delete.
+  // A whiteout below a missing or non-directory parent has nothing left to delete
+  // (containers/storage's UnpackLayer re-creates the parents, bringing back a deleted directory).
   const dir = ctx.resolver.resolveDir(dirRel, false, hdr.name);
   if (dir.kind !== 'dir') return;
   removePath(ctx, `${dir.path}/${victim}`);

@@ -1,7 +1,7 @@
 /**
  * Comparing two trees into Add/Modify/Delete changes with containers/storage's ChangesDirs
- * rules: a path differs when its mode, owner, device, mtime (second-truncation tolerant) or,
- * for non-directories, size differ, or its capability, symlink target or user.* xattrs differ;
+ * rules: a path differs when its mode, owner or device differ, for non-directories its mtime
+ * (second-truncation tolerant) or size, or its capability, symlink target or user.* xattrs;
  * an added directory's contents are all adds, a deleted directory is one delete, and a
  * directory with changes inside is reported as modified. Pairs with the same inode are skipped.
  */
@@ -39,21 +39,24 @@ export function childRel(rel: string, name: string): string {
 }
 
 /** Same second, and the same nanoseconds unless one side was truncated to the second by tar. */
-function sameTime(a: bigint, b: bigint): boolean {
+export function sameTime(a: bigint, b: bigint): boolean {
   if (a === b) return true;
   const ns = 1_000_000_000n;
   if (a / ns !== b / ns) return false;
   return a % ns === 0n || b % ns === 0n;
 }
 
+/**
+ * A directory's mtime and size say nothing of its own: both move whenever its entries change,
+ * which the comparison reports by itself (containers/storage's statDifferent skips them too).
+ */
 function statDifferent(a: BigIntStats, b: BigIntStats): boolean {
   return (
     a.mode !== b.mode ||
     a.uid !== b.uid ||
     a.gid !== b.gid ||
     a.rdev !== b.rdev ||
-    !sameTime(a.mtimeNs, b.mtimeNs) ||
-    (!a.isDirectory() && a.size !== b.size)
+    (!a.isDirectory() && (!sameTime(a.mtimeNs, b.mtimeNs) || a.size !== b.size))
   );
 }
 

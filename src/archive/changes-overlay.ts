@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Change } from '../driver.js';
-import { childRel, plainTree, sortChanges, TreeComparator, type TreeSource } from './changes-compare.js';
+import { childRel, plainTree, sameTime, sortChanges, TreeComparator, type TreeSource } from './changes-compare.js';
 import { LowerView, type ViewNode } from './lower-view.js';
 import { baseOf, dirOf } from './safe-path.js';
 import { DepthFirstWalk } from './walk.js';
@@ -19,9 +19,10 @@ export interface OverlayChangesOptions {
    */
   userXattr?: boolean;
   /**
-   * Report every directory above a change as modified, as containers/storage's OverlayChanges
-   * (and so its `changes` command and graphtest) does, instead of buildkit's skipping of parents
-   * whose metadata did not change.
+   * containers/storage semantics, as its OverlayChanges (and so its `changes` command and
+   * graphtest) has them: every directory above a change is modified, and a directory whose
+   * mtime alone changed is modified too. buildkit skips both, as a child's change moves its
+   * parent's mtime anyway.
    */
   reportParents?: boolean;
 }
@@ -33,7 +34,8 @@ export async function overlayChanges(upperDir: string, lowerDirs: string[], opts
   const walk = new DepthFirstWalk(resolve(upperDir));
   for (const entry of walk.entries()) {
     const { rel, stat } = entry;
-    // A whiteout is a delete, unless there was nothing below to delete.
+    // A whiteout is a delete, unless there was nothing below to delete (the naive differ agrees;
+    // containers/storage's OverlayChanges reports those too).
     if (isWhiteoutDevice(stat)) {
       if (view.lookup(rel) !== undefined) changes.push({ path: `/${rel}`, kind: 'delete' });
       continue;
@@ -49,9 +51,10 @@ export async function overlayChanges(upperDir: string, lowerDirs: string[], opts
     const lower = view.lookup(rel);
     // A directory that is only here because something below it changed is not a change itself.
     if (lower === undefined) changes.push({ path: `/${rel}`, kind: 'add' });
-    else if (!sameDir(lower, entry)) changes.push({ path: `/${rel}`, kind: 'modify' });
+    else if (!sameDir(lower, entry, opts.reportParents ?? false)) changes.push({ path: `/${rel}`, kind: 'modify' });
     if (lower !== undefined && stat.isDirectory() && isOpaqueDir(entry.path)) {
-      // An opaque directory replaced its lower contents: diff it against the lower view.
+      // An opaque directory replaced its lower contents: diff it against the lower view, as the
+      // naive differ sees it (containers/storage's OverlayChanges reports the directory deleted).
       const cmp = new TreeComparator(lowerSource(view, rel), upperView, rel);
       cmp.compareDir('', lower, entry, true);
       changes.push(...cmp.changes);
@@ -83,13 +86,14 @@ function lowerSource(view: LowerView, base: string): TreeSource {
   return { children: (rel) => view.list(childRel(base, rel).replace(/\/$/, '')) };
 }
 
-/** buildkit's sameDir: both directories with equal mode, owner, rdev and capability. */
-function sameDir(a: ViewNode, b: ViewNode): boolean {
+/** buildkit's sameDir: both directories with equal mode, owner, rdev and capability (and mtime, if asked). */
+function sameDir(a: ViewNode, b: ViewNode, compareMtime: boolean): boolean {
   if (!a.stat.isDirectory() || !b.stat.isDirectory()) return false;
   if (a.stat.dev === b.stat.dev && a.stat.ino === b.stat.ino) return true;
   if (a.stat.mode !== b.stat.mode || a.stat.uid !== b.stat.uid || a.stat.gid !== b.stat.gid || a.stat.rdev !== b.stat.rdev) {
     return false;
   }
+  if (compareMtime && !sameTime(a.stat.mtimeNs, b.stat.mtimeNs)) return false;
   const ca = capability(a.path);
   const cb = capability(b.path);
   return ca === undefined ? cb === undefined : cb !== undefined && ca.equals(cb);

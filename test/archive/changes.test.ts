@@ -85,6 +85,17 @@ describe('changesDirs (naive differ)', () => {
     execFileSync('cp', ['-a', oldDir, copy]);
     expect(await changesDirs(copy, oldDir)).toEqual([]);
   });
+
+  test('a directory whose mtime alone changed is no change; a file whose mtime changed is', async () => {
+    const { oldDir } = trees();
+    const copy = `${tempDir()}/copy`;
+    execFileSync('cp', ['-a', oldDir, copy]);
+    // containers/storage's statDifferent: a directory's mtime moves with its entries, which are compared themselves.
+    utimensat(`${copy}/same`, T0, { sec: 1_700_000_000, nsec: 0 });
+    expect(await changesDirs(copy, oldDir)).toEqual([]);
+    utimensat(`${copy}/same/file`, T0, { sec: 1_700_000_000, nsec: 0 });
+    expect(list(await changesDirs(copy, oldDir))).toEqual(['M /same', 'M /same/file']);
+  });
 });
 
 describe('exportChanges and changesSize', () => {

@@ -1,4 +1,4 @@
-/** Shared pieces of the store tests: a vfs store in a temp dir and small layer tars. */
+/** Shared pieces of the store tests: a store in a temp dir and small layer tars. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,11 +36,15 @@ export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
 export const gz = (b: Buffer): Buffer => gzipSync(b);
 export const stream = (b: Buffer): Readable => Readable.from([b]);
 
-export async function openVfs(dir = tempDir()): Promise<{ store: Store; dir: string; graph: string; run: string }> {
+export async function openStore(driver: string, dir = tempDir()): Promise<{ store: Store; dir: string; graph: string; run: string }> {
   const graph = join(dir, 'graph');
   const run = join(dir, 'run');
-  const store = await Store.open({ graphRoot: graph, runRoot: run, driver: 'vfs' });
+  const store = await Store.open({ graphRoot: graph, runRoot: run, driver });
   return { store, dir, graph, run };
+}
+
+export function openVfs(dir = tempDir()): Promise<{ store: Store; dir: string; graph: string; run: string }> {
+  return openStore('vfs', dir);
 }
 
 export function readJSON(path: string): unknown {
