@@ -55,24 +55,21 @@ function load(): Addon {
   return addon;
 }
 
-/** Constants the addon exports from the kernel headers it was built against. */
-export const constants = {
-  get MS_RDONLY(): number { return load().constants.MS_RDONLY!; },
-  get MS_NOSUID(): number { return load().constants.MS_NOSUID!; },
-  get MS_NODEV(): number { return load().constants.MS_NODEV!; },
-  get MS_BIND(): number { return load().constants.MS_BIND!; },
-  get MS_REMOUNT(): number { return load().constants.MS_REMOUNT!; },
-  get MS_PRIVATE(): number { return load().constants.MS_PRIVATE!; },
-  get MNT_FORCE(): number { return load().constants.MNT_FORCE!; },
-  get MNT_DETACH(): number { return load().constants.MNT_DETACH!; },
-  get RENAME_NOREPLACE(): number { return load().constants.RENAME_NOREPLACE!; },
-  get RENAME_EXCHANGE(): number { return load().constants.RENAME_EXCHANGE!; },
-  get RENAME_WHITEOUT(): number { return load().constants.RENAME_WHITEOUT!; },
-  get XATTR_CREATE(): number { return load().constants.XATTR_CREATE!; },
-  get XATTR_REPLACE(): number { return load().constants.XATTR_REPLACE!; },
-  get AT_SYMLINK_NOFOLLOW(): number { return load().constants.AT_SYMLINK_NOFOLLOW!; },
-  get UTIME_OMIT(): number { return load().constants.UTIME_OMIT!; },
-};
+/** The kernel constants callers use, as the addon exports them from the headers it was built against. */
+export type ConstantName =
+  | 'MS_RDONLY' | 'MS_NOSUID' | 'MS_NODEV' | 'MS_NOEXEC' | 'MS_NOATIME' | 'MS_BIND' | 'MS_REC' | 'MS_REMOUNT'
+  | 'MS_PRIVATE' | 'MNT_FORCE' | 'MNT_DETACH' | 'RENAME_NOREPLACE' | 'RENAME_EXCHANGE' | 'RENAME_WHITEOUT'
+  | 'XATTR_CREATE' | 'XATTR_REPLACE' | 'AT_SYMLINK_NOFOLLOW' | 'UTIME_OMIT' | 'UTIME_NOW'
+  | 'MOUNT_ATTR_RDONLY' | 'MOUNT_ATTR_NOSUID' | 'MOUNT_ATTR_NODEV' | 'MOUNT_ATTR_NOEXEC' | 'MOUNT_ATTR_NOATIME';
+
+/** Read lazily, so importing this module never needs the addon built. */
+export const constants = new Proxy({} as Readonly<Record<ConstantName, number>>, {
+  get(_target, name: string): number {
+    const value = load().constants[name];
+    if (value === undefined) throw new ErrNativeUnavailable(`the native addon exports no constant ${name}`);
+    return value;
+  },
+});
 
 /** Filesystem magic numbers (statfs f_type) the drivers care about. */
 export const FsMagic = {

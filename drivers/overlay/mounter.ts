@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hasCode } from '../../src/errors.js';
 import { constants, FsMagic, fsMagic, mount, mountFs, umount2, type FsParam } from '../../src/native.js';
 import type { MountSpec, Mounter } from '../overlay-layout/mount-spec.js';
+import { splitMountOptions } from './mount-flags.js';
 
 /** mount(2) copies at most one page of option data, including the terminating NUL. */
 const PAGE_SIZE = 4096;
@@ -25,21 +26,22 @@ export class KernelMounter implements Mounter {
   ) {}
 
   async mount(spec: MountSpec): Promise<void> {
-    const extra = [...spec.options, ...(this.userXattr ? ['userxattr'] : [])];
+    const { flags, attrFlags, data: fsOptions } = splitMountOptions(spec.options);
+    const extra = [...fsOptions, ...(this.userXattr ? ['userxattr'] : [])];
     const data = optionString(spec.lowers, spec.upper, spec.work, extra);
     try {
       if (Buffer.byteLength(data) < PAGE_SIZE) {
-        mount('overlay', spec.target, 'overlay', 0, data);
+        mount('overlay', spec.target, 'overlay', flags, data);
         return;
       }
       try {
-        mountFs('overlay', spec.target, this.#params(spec, extra));
+        mountFs('overlay', spec.target, this.#params(spec, extra), attrFlags);
         return;
       } catch (err) {
         // Kernels before 6.8 reject `lowerdir+`; fall back to short relative paths.
         if (!hasCode(err, 'EINVAL')) throw err;
       }
-      this.#mountRelative(spec, extra);
+      this.#mountRelative(spec, extra, flags);
     } catch (err) {
       throw new Error(`creating overlay mount to ${spec.target}: ${(err as Error).message}`, { cause: err });
     }
@@ -72,7 +74,7 @@ export class KernelMounter implements Mounter {
   }
 
   /** mount(2) resolves relative option paths against the caller's cwd, so mount from the home. */
-  #mountRelative(spec: MountSpec, extra: string[]): void {
+  #mountRelative(spec: MountSpec, extra: string[], flags: number): void {
     const rel = (p: string | undefined): string | undefined => (p === undefined ? undefined : p.slice(this.home.length + 1));
     const data = optionString(spec.lowerLinks, rel(spec.upper), rel(spec.work), extra);
     if (Buffer.byteLength(data) >= PAGE_SIZE) {
@@ -81,7 +83,7 @@ export class KernelMounter implements Mounter {
     const cwd = process.cwd();
     process.chdir(this.home);
     try {
-      mount('overlay', join(spec.id, 'merged'), 'overlay', 0, data);
+      mount('overlay', join(spec.id, 'merged'), 'overlay', flags, data);
     } finally {
       process.chdir(cwd);
     }

@@ -9,6 +9,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { ErrIncompatibleFS, ErrNotSupported } from '../../src/errors.js';
 import { fsName } from '../../src/fs/backing-fs.js';
+import { splitMountOptions } from './mount-flags.js';
 import { constants, FsMagic, fsMagic, lgetxattrOptional, lsetxattr, mknod, mount, renameat2, umount2 } from '../../src/native.js';
 import { mountRights, type MountRights } from '../overlay-layout/privilege.js';
 
@@ -140,8 +141,9 @@ export function lowerMountsVerdict(r: LowerMounts): string | undefined {
 }
 
 function tryMount(target: string, opts: string[]): string | undefined {
+  const { flags, data } = splitMountOptions(opts);
   try {
-    mount('overlay', target, 'overlay', 0, opts.join(','));
+    mount('overlay', target, 'overlay', flags, data.join(','));
     return undefined;
   } catch (err) {
     return describe(err);
@@ -194,11 +196,8 @@ export function nativeDiffProblem(home: string, userXattr: boolean, mountOpts: s
     const opts = [`lowerdir=${join(td, 'l2')}:${join(td, 'l1')}`, `upperdir=${join(td, 'l3')}`, `workdir=${join(td, 'work')}`];
     if (userXattr) opts.push('userxattr');
     if (mountOpts) opts.push(mountOpts);
-    try {
-      mount('overlay', join(td, 'merged'), 'overlay', 0, opts.join(','));
-    } catch (err) {
-      return `native diff check mount failed: ${describe(err)}`;
-    }
+    const failed = tryMount(join(td, 'merged'), opts);
+    if (failed !== undefined) return `native diff check mount failed: ${failed}`;
     writeFileSync(join(td, 'merged', 'd', 'f'), '');
     if (lgetxattrOptional(join(td, 'l3', 'd'), opaque)?.toString() === 'y') {
       return 'opaque flag erroneously copied up, consider a kernel update';

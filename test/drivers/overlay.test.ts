@@ -267,3 +267,18 @@ describe('overlay support detection', () => {
     expect(out).toMatchObject({ ok: true, names: ['from-base', 'from-child'], userXattr: 'true' });
   });
 });
+
+describe('overlay mount flags', () => {
+  it('passes generic options (mountopt=nodev, ro, noexec) as mount flags, not overlay options', async () => {
+    const root = tempDir();
+    const d = await newOverlay(root, ['overlay.mountopt=nodev,nosuid']);
+    await d.create('base', '');
+    await d.create('rw', 'base');
+    const m = await d.get('rw', { options: ['noexec'] });
+    const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === m) ?? '';
+    const flags = line.split(' ')[5]!.split(',');
+    expect(flags).toEqual(expect.arrayContaining(['rw', 'nodev', 'nosuid', 'noexec']));
+    await d.put('rw');
+    await d.cleanup();
+  });
+});
