@@ -11,10 +11,9 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { IDMap } from '../../src/driver.js';
-import { hasCode } from '../../src/errors.js';
 import { CHILD_ENV } from '../../src/fuse/daemon.js';
-import { constants, FsMagic, fsMagic, umount2 } from '../../src/native.js';
-import type { MountSpec, Mounter } from '../overlay-layout/mount-spec.js';
+import { FsMagic, fsMagic } from '../../src/native.js';
+import { detachMount, type MountSpec, type Mounter } from '../overlay-layout/mount-spec.js';
 
 const run = promisify(execFile);
 
@@ -70,10 +69,9 @@ export class FuseMounter implements Mounter {
     // Root (also of a user namespace) detaches directly; others ask the setuid helper.
     if (process.geteuid?.() === 0 || this.fusermount === undefined) {
       try {
-        umount2(target, constants.MNT_DETACH);
+        detachMount(target);
         return;
       } catch (err) {
-        if (hasCode(err, 'EINVAL') || hasCode(err, 'ENOENT')) return;
         if (this.fusermount === undefined) throw err;
       }
     }

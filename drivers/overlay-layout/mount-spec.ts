@@ -4,6 +4,8 @@
  */
 import { join } from 'node:path';
 import type { MountOpts } from '../../src/driver.js';
+import { hasCode } from '../../src/errors.js';
+import { constants, umount2 } from '../../src/native.js';
 import { diffDirName, emptyDirName, ErrMaxDepth, maxDepth, mergedDirName, workDirName, type OverlayLayout } from './layout.js';
 
 /** One mount request: absolute lowers (uppermost first) and, unless read-only, an upper and work dir. */
@@ -71,4 +73,13 @@ export function planMount(layout: OverlayLayout, id: string, driverName: string,
     spec.work = join(dir, workDirName);
   }
   return spec;
+}
+
+/** Lazily detaches a mount; a target that is no longer mounted (EINVAL) or gone (ENOENT) is fine. */
+export function detachMount(target: string): void {
+  try {
+    umount2(target, constants.MNT_DETACH);
+  } catch (err) {
+    if (!hasCode(err, 'EINVAL') && !hasCode(err, 'ENOENT')) throw err;
+  }
 }

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { hasCode } from '../../src/errors.js';
-import { constants, FsMagic, fsMagic, mount, mountFs, umount2, type FsParam } from '../../src/native.js';
-import type { MountSpec, Mounter } from '../overlay-layout/mount-spec.js';
+import { FsMagic, fsMagic, mount, mountFs, type FsParam } from '../../src/native.js';
+import { detachMount, type MountSpec, type Mounter } from '../overlay-layout/mount-spec.js';
 import { splitMountOptions } from './mount-flags.js';
 
 /** mount(2) copies at most one page of option data, including the terminating NUL. */
@@ -48,11 +48,7 @@ export class KernelMounter implements Mounter {
   }
 
   async unmount(target: string): Promise<void> {
-    try {
-      umount2(target, constants.MNT_DETACH);
-    } catch (err) {
-      if (!hasCode(err, 'EINVAL') && !hasCode(err, 'ENOENT')) throw err;
-    }
+    detachMount(target);
   }
 
   isMounted(target: string): boolean {
