@@ -49,6 +49,11 @@ describe('bench harness', () => {
       // Every merged regular file is seen once: the overlay (and the dataset's whiteouts) work.
       expect(o.check).toBe(`${manifest.manifest.files.length} files`);
     }
+    // strata-fuse is measured too when built; whether it mounts is its own tests' business, but
+    // when it does, it must see what the peers see.
+    const strata = walk!.outcomes['strata-fuse'];
+    expect(strata?.status).toMatch(/^(ok|failed|not available)$/);
+    if (strata?.status === 'ok') expect(strata.check).toBe(`${manifest.manifest.files.length} files`);
 
     const md = readFileSync(join(dir, 'docs', 'benchmarks.md'), 'utf8');
     expect(md).toMatch(/^# Benchmarks/);
@@ -102,6 +107,12 @@ describe('bench harness', () => {
     expect(s.top[0]!.pct).toBeCloseTo(75);
     expect(s.top[0]!.where).toMatch(/overlay\.js:10$/);
     expect(s.idlePct).toBeCloseTo(55.6, 0);
+    expect(s.windowed).toBe(false);
+
+    // Samples at 500, 700, 800 and 900 µs: a window from 600 to 900 keeps one lookup and the readdir.
+    const w = summariseProfile(file, 'walk-cold', [[600, 900]]);
+    expect(w.windowed).toBe(true);
+    expect(w.top.map((t) => [t.fn, t.selfMs])).toEqual([['lookup', 0.1], ['readdir', 0.1]]);
   });
 
   it('flags a mount workload over 1.5× fuse-overlayfs and a sequential write under 500 MiB/s', () => {
