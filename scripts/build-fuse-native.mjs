@@ -23,7 +23,10 @@ const APPLIED = '.strata-patch';
 /** patch-package paths are a/node_modules/fuse-native/FILE: strip three components. */
 const STRIP = '-p3';
 /** Sources whose change requires a rebuild. */
-const SOURCES = ['fuse-native.c', 'binding.gyp', 'semaphore.h'];
+const SOURCES = [
+  'fuse-native.c', 'strata-fast.h', 'strata-internal.h', 'strata-cache.c', 'strata-fdio.c', 'strata-channel.c',
+  'strata-own.c', 'strata-passthrough.c', 'binding.gyp', 'semaphore.h',
+];
 const ADDON = join('build', 'Release', 'fuse.node');
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');

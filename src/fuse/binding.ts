@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { ErrNativeUnavailable } from '../errors.js';
+import type { CacheRecord, FuseOptions } from './binding-options.js';
 
 /** A time as utimensat(2) takes it; in utimens, nsec may be UTIME_NOW or UTIME_OMIT. */
 export interface Timespec {
@@ -121,7 +122,7 @@ export interface FuseCallbackOps {
   /** libfuse2 passes no open flags to create. */
   create?(path: string, mode: number, cb: Reply<number>): void;
   unlink?(path: string, cb: Done): void;
-  /** No flags: libfuse2's high-level API cannot do RENAME_NOREPLACE/EXCHANGE (the kernel answers EINVAL). */
+  /** No flags: libfuse2 has none; see FastOptions.rename2 for RENAME_NOREPLACE. */
   rename?(src: string, dest: string, cb: Done): void;
   link?(src: string, dest: string, cb: Done): void;
   /** target is the link's content, path the new link. */
@@ -131,61 +132,8 @@ export interface FuseCallbackOps {
 }
 
 export type FuseOpName = keyof FuseCallbackOps;
-type Timeout = number | false;
 
-/** Mount options; each maps to one `-o` option of libfuse 2.9 (see docs/fuse-native-patch.md). */
-export interface FuseOptions {
-  allowOther?: boolean;
-  allowRoot?: boolean;
-  defaultPermissions?: boolean;
-  fsname?: string;
-  subtype?: string;
-  ro?: boolean;
-  nonempty?: boolean;
-  blkdev?: boolean;
-  blksize?: number;
-  maxRead?: number;
-  autoUnmount?: boolean;
-  useIno?: boolean;
-  readdirIno?: boolean;
-  hardRemove?: boolean;
-  /** Pass null paths for unlinked open files instead of failing their ops with ENOENT. */
-  nullPathOk?: boolean;
-  directIo?: boolean;
-  kernelCache?: boolean;
-  autoCache?: boolean;
-  entryTimeout?: number;
-  negativeTimeout?: number;
-  attrTimeout?: number;
-  acAttrTimeout?: number;
-  umask?: number;
-  uid?: number;
-  gid?: number;
-  noforget?: boolean;
-  remember?: number;
-  intr?: boolean;
-  intrSignal?: number;
-  modules?: string;
-  bigWrites?: boolean;
-  maxWrite?: number;
-  maxReadahead?: number;
-  maxBackground?: number;
-  congestionThreshold?: number;
-  asyncRead?: boolean;
-  syncRead?: boolean;
-  atomicOTrunc?: boolean;
-  noRemoteLock?: boolean;
-  spliceRead?: boolean;
-  spliceWrite?: boolean;
-  spliceMove?: boolean;
-  debug?: boolean;
-  /** Raw `-o` options appended as given, e.g. ['max_background=64']. */
-  extraOptions?: string[];
-  /** ms before an unanswered op fails with ETIMEDOUT; 0/false = never. Per op: { default, read: 0 }. */
-  timeout?: Timeout | ({ default?: Timeout } & Partial<Record<FuseOpName, Timeout>>);
-  /** Create the mountpoint if missing. */
-  mkdir?: boolean;
-}
+export type { CacheRecord, FastIdMap, FastOptions, FuseOptions } from './binding-options.js';
 
 /** The patched fuse-native's Fuse instance. */
 export interface FuseNative {
@@ -194,12 +142,19 @@ export interface FuseNative {
   unmount(cb: (err: Error | null) => void): void;
   /** The caller of the op being dispatched; valid synchronously at the start of a handler. */
   context(): FuseContext;
+  /** Applies a batch made by encodeCacheRecords (fast mounts only); 0 or a negative errno. */
+  cacheApply(records: Buffer): number;
+  /** Entries in the fast ops' attribute cache. */
+  cacheSize(): number;
+  /** Handles opened and not yet released (fast mounts only; -1 otherwise). */
+  openFiles(): number;
 }
 
 export interface FuseNativeClass {
   new (mnt: string, ops: FuseCallbackOps, opts?: FuseOptions): FuseNative;
   unmount(mnt: string, cb: (err: Error | null) => void): void;
   toErrno(err: unknown): number;
+  encodeCacheRecords(records: readonly CacheRecord[]): Buffer;
   DEFAULT_TIMEOUT: number;
 }
 

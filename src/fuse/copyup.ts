@@ -19,6 +19,7 @@ import {
   symlinkSync,
   type BigIntStats,
 } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { lgetxattrOptional, llistxattr, lsetxattr, mknod, utimensat } from '../native.js';
 import { major, minor, nsToTimespec } from './binding.js';
 import { codeOf, fail } from './errno.js';
@@ -39,14 +40,77 @@ export interface CopyUpOptions {
 export function copyUp(ov: Overlay, path: string, opts: CopyUpOptions = {}): Node {
   const node = ov.node(path);
   if (node.layers[0]!.writable) return node;
-  const upper = ov.writable();
-  if (path !== '/') copyUp(ov, splitParent(path)[0]);
-  const srcPath = node.layers[0]!.path(path);
-  const st = lstatSync(srcPath, { bigint: true });
-  const tmp = ov.tempPath();
+  const job = begin(ov, node, path);
   try {
-    makeCopy(srcPath, tmp, st, opts.noData === true);
-    copyMetadata(ov, srcPath, tmp, st);
+    makeCopy(job.src, job.tmp, job.st, opts.noData === true);
+  } catch (err) {
+    rmSync(job.tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return finish(ov, job);
+}
+
+/** Files at least this big are copied off the JS thread (copyUpAsync). */
+export const ASYNC_COPY_UP_BYTES = 8 * 1024 * 1024;
+
+/**
+ * copyUp for a big regular file: the data is copied on libuv's threadpool, so the JS thread keeps
+ * answering other requests meanwhile. Callers run it as an exclusive operation (Overlay.exclusive):
+ * nothing else changes the overlay until it is done, while lookups and reads go on.
+ */
+export async function copyUpAsync(ov: Overlay, path: string): Promise<Node> {
+  const node = ov.node(path);
+  if (node.layers[0]!.writable) return node;
+  const job = begin(ov, node, path);
+  if (!job.st.isFile()) return finish(ov, job, () => makeCopy(job.src, job.tmp, job.st, false));
+  try {
+    // Reflink where the filesystem can (btrfs, xfs), a kernel-side copy elsewhere.
+    await copyFile(job.src, job.tmp, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
+  } catch (err) {
+    rmSync(job.tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return finish(ov, job);
+}
+
+/** copyUp, or copyUpAsync for a big lower regular file whose data is needed. */
+export function copyUpFor(ov: Overlay, path: string, opts: CopyUpOptions = {}): Node | Promise<Node> {
+  const node = ov.node(path);
+  const top = node.layers[0]!;
+  if (top.writable) return node;
+  if (opts.noData !== true) {
+    const st = top.lstat(path);
+    if (st?.isFile() && st.size >= BigInt(ASYNC_COPY_UP_BYTES)) return copyUpAsync(ov, path);
+  }
+  return copyUp(ov, path, opts);
+}
+
+/** Applies fn to a value that may still be on its way. */
+export function after<T, R>(v: T | Promise<T>, fn: (t: T) => R): R | Promise<R> {
+  return v instanceof Promise ? v.then(fn) : fn(v);
+}
+
+interface CopyJob {
+  path: string;
+  src: string;
+  st: BigIntStats;
+  tmp: string;
+}
+
+/** Parents first, then what to copy and where the copy is built. */
+function begin(ov: Overlay, node: Node, path: string): CopyJob {
+  ov.writable();
+  if (path !== '/') copyUp(ov, splitParent(path)[0]);
+  const src = node.layers[0]!.path(path);
+  return { path, src, st: lstatSync(src, { bigint: true }), tmp: ov.tempPath() };
+}
+
+/** Metadata and origin on the built copy, then the rename that makes it the upper entry. */
+function finish(ov: Overlay, job: CopyJob, make?: () => void): Node {
+  const { path, src, st, tmp } = job;
+  try {
+    make?.();
+    copyMetadata(ov, src, tmp, st);
     const origin = `${st.dev}:${st.ino}`;
     try {
       lsetxattr(tmp, ORIGIN_XATTR, origin);
@@ -55,7 +119,7 @@ export function copyUp(ov: Overlay, path: string, opts: CopyUpOptions = {}): Nod
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes(codeOf(err) ?? '')) throw err;
     }
     ov.nodes.recordOrigin(lstatSync(tmp, { bigint: true }), st);
-    keepingParentTimes(ov, path, () => renameSync(tmp, upper.path(path)));
+    keepingParentTimes(ov, path, () => renameSync(tmp, ov.writable().path(path)));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw err;

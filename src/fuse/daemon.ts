@@ -16,6 +16,11 @@ export const LOG_ENV = 'STRATA_FUSE_LOG';
 
 const READY = 'ready';
 const NOTIFY_FD = 3;
+/**
+ * V8's young generation for the daemon. Serving FUSE allocates many short-lived objects; the
+ * default (16 MiB semispaces) keeps ~20 MiB more resident for no measurable speed.
+ */
+const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
 
 export function isDaemonChild(): boolean {
   return process.env[CHILD_ENV] === '1';
@@ -29,7 +34,8 @@ export function runDetached(argv: readonly string[]): Promise<number> {
   const keepLog = process.env[LOG_ENV];
   const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${Date.now()}.log`);
   const logFd = openSync(logPath, 'a', 0o600);
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+  const v8Flags = DAEMON_V8_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)));
+  const child = spawn(process.execPath, [...process.execArgv, ...v8Flags, process.argv[1]!, ...argv], {
     detached: true,
     stdio: ['ignore', 'ignore', logFd, 'pipe'],
     env: { ...process.env, [CHILD_ENV]: '1' },

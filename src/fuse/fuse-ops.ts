@@ -1,11 +1,13 @@
 /**
  * The overlay's operations as FUSE handlers (binding.ts's FuseOps) and the mount options that
  * suit an overlay: kernel caching and long timeouts (we are the only writer), real inode numbers,
- * open-unlinked files kept alive (hidden.ts), atomic O_TRUNC so truncating opens copy no data.
+ * open-unlinked files kept alive (hidden.ts), atomic O_TRUNC so truncating opens copy no data, and
+ * the fast ops: lookups, read-only opens and all file I/O answered on the FUSE threads.
  */
 import { constants as fsc } from 'node:fs';
-import type { FuseContext, FuseOps, FuseStat, MountOptions } from './binding.js';
-import { fail } from './errno.js';
+import { AttrCache } from './attr-cache.js';
+import { loadFuseNative, type FuseContext, type FuseNative, type FuseOps, type FuseStat, type MountOptions } from './binding.js';
+import { codeOf, fail } from './errno.js';
 import * as attr from './ops-attr.js';
 import * as dir from './ops-dir.js';
 import * as file from './ops-file.js';
@@ -13,11 +15,20 @@ import * as ns from './ops-namespace.js';
 import * as xattr from './ops-xattr.js';
 import type { Overlay } from './overlay.js';
 
-/** Longest the kernel may trust attributes (nlink, ctime of other hardlink names); libfuse's default. */
-export const ATTR_TIMEOUT_MAX = 1;
+/**
+ * How long the kernel may trust the attributes of a file with several names. libfuse2's high-level
+ * API gives each name its own kernel inode, and a change through one name does not reach the
+ * others' cached attributes (nlink, ctime, size); 0 makes the kernel ask again each time (answered
+ * in C from the attribute cache). Everything else is cached for the mount's timeout.
+ */
+export const HARDLINK_ATTR_TIMEOUT = 0;
 
-/** Largest write the kernel sends in one request with big_writes. */
-const MAX_WRITE = 128 * 1024;
+/** Pages per read or write request (FUSE_MAX_PAGES): 1 MiB, as libfuse 3 asks for. */
+const MAX_PAGES = 256;
+/** Largest write the kernel sends in one request. */
+const MAX_WRITE = MAX_PAGES * 4096;
+/** The kernel asks whether a file has file capabilities before every write(2) it passes on. */
+const HOT_XATTRS = ['security.capability'];
 
 function toFuseStat(a: attr.Attr): FuseStat {
   return a;
@@ -34,47 +45,55 @@ function need(path: string | null): string {
 }
 
 export function fuseOps(ov: Overlay): FuseOps {
+  // Changes run one at a time (Overlay.exclusive); the caller's context is taken before any wait.
+  const change = <T>(op: () => T | Promise<T>): T | Promise<T> => ov.exclusive(op);
   return {
-    getattr: (path) => toFuseStat(attr.getattr(ov, path)),
+    getattr: (path) => {
+      try {
+        return toFuseStat(attr.getattr(ov, path));
+      } catch (err) {
+        if (codeOf(err) === 'ENOENT') ov.sink?.missing(path);
+        throw err;
+      }
+    },
     fgetattr: (path, fh) => toFuseStat(attr.fgetattr(ov, path ?? undefined, fh)),
-    chmod: (path, mode) => attr.chmod(ov, path, mode),
-    chown: (path, uid, gid) => attr.chown(ov, path, uid, gid),
-    utimens: (path, atime, mtime) => attr.utimens(ov, path, atime, mtime),
-    truncate: (path, size) => attr.truncate(ov, path, size),
+    chmod: (path, mode) => change(() => attr.chmod(ov, path, mode)),
+    chown: (path, uid, gid) => change(() => attr.chown(ov, path, uid, gid)),
+    utimens: (path, atime, mtime) => change(() => attr.utimens(ov, path, atime, mtime)),
+    truncate: (path, size) => change(() => attr.truncate(ov, path, size)),
     ftruncate: (_path, fh, size) => attr.ftruncate(fh, size),
 
     // No opendir/releasedir/flush/fsyncdir handlers: libfuse answers those itself (flush and
     // fsyncdir with ENOSYS, which the kernel remembers), sparing a trip to the JS thread per file.
     readdir: (path) => {
       const p = need(path);
-      const entries = dir.readdir(ov, p);
+      const { entries, complete } = dir.readdir(ov, p);
+      ov.sink?.listed(p, entries, complete);
       const dirStat: FuseStat = { mode: fsc.S_IFDIR | 0o755 };
       return {
         names: ['.', '..', ...entries.map((e) => e.name)],
-        stats: [dirStat, dirStat, ...entries.map((e) => toFuseStat(e.attr))],
+        stats: [dirStat, dirStat, ...entries.map((e): FuseStat => ({ mode: e.id.mode, ino: e.id.ino }))],
       };
     },
-    mkdir: (path, mode, ctx) => dir.mkdir(ov, caller(ctx), path, mode),
-    rmdir: (path) => dir.rmdir(ov, path),
+    mkdir: (path, mode, ctx) => change(() => dir.mkdir(ov, caller(ctx), path, mode)),
+    rmdir: (path) => change(() => dir.rmdir(ov, path)),
 
-    open: (path, flags) => file.open(ov, path, flags),
-    create: (path, mode, ctx) => file.create(ov, caller(ctx), path, mode),
-    read: (_path, fh, buf, len, pos) => file.read(fh, buf, len, pos),
-    write: (_path, fh, buf, len, pos) => file.write(ov, fh, buf, len, pos),
-    release: (_path, fh) => file.release(ov, fh),
+    // read, write and release are the C side's (fdIo): the handle is the real descriptor.
+    open: (path, flags) => (file.openChanges(flags) ? change(() => file.open(ov, path, flags)) : file.open(ov, path, flags)),
+    create: (path, mode, ctx) => change(() => file.create(ov, caller(ctx), path, mode)),
     fsync: (_path, datasync, fh) => file.fsync(ov, fh, datasync !== 0),
 
-    unlink: (path) => ns.unlink(ov, path),
-    rename: (from, to) => ns.rename(ov, from, to),
-    link: (from, to) => ns.link(ov, from, to),
-    symlink: (target, path, ctx) => ns.symlink(ov, caller(ctx), target, path),
+    unlink: (path) => change(() => ns.unlink(ov, path)),
+    rename: (from, to) => change(() => ns.rename(ov, from, to)),
+    link: (from, to) => change(() => ns.link(ov, from, to)),
+    symlink: (target, path, ctx) => change(() => ns.symlink(ov, caller(ctx), target, path)),
     readlink: (path) => ns.readlink(ov, path),
-    mknod: (path, mode, rdev, ctx) => ns.mknod(ov, caller(ctx), path, mode, rdev),
+    mknod: (path, mode, rdev, ctx) => change(() => ns.mknod(ov, caller(ctx), path, mode, rdev)),
 
     getxattr: (path, name) => xattr.getxattr(ov, path, name),
     listxattr: (path) => xattr.listxattr(ov, path),
-    setxattr: (path, name, value, _position, flags) => xattr.setxattr(ov, path, name, value, flags),
-    removexattr: (path, name) => xattr.removexattr(ov, path, name),
+    setxattr: (path, name, value, _position, flags) => change(() => xattr.setxattr(ov, path, name, value, flags)),
+    removexattr: (path, name) => change(() => xattr.removexattr(ov, path, name)),
     statfs: () => xattr.statfs(ov),
   };
 }
@@ -103,12 +122,45 @@ export function mountOptions(ov: Overlay, source: string | undefined): MountOpti
     bigWrites: true,
     maxWrite: MAX_WRITE,
     entryTimeout: cfg.timeout,
-    // libfuse2's high-level API gives each name of a hardlinked file its own kernel inode, and the
-    // kernel no longer drops the other names' attributes on link/unlink: keep them short-lived.
-    attrTimeout: cfg.attrTimeout ?? Math.min(cfg.timeout, ATTR_TIMEOUT_MAX),
+    // Hardlinked files get HARDLINK_ATTR_TIMEOUT instead (the fast ops' reply filter).
+    attrTimeout: cfg.attrTimeout ?? cfg.timeout,
     negativeTimeout: cfg.timeout,
     debug: cfg.debug,
     extraOptions: extra,
     timeout: 0,
+    fast: {
+      layers: ov.layers.map((l) => l.root),
+      fdIo: true,
+      hardlinkAttrTimeout: Math.min(HARDLINK_ATTR_TIMEOUT, cfg.attrTimeout ?? cfg.timeout),
+      // With hardlinks' attributes refreshed, their pages follow (the kernel compares mtime and size).
+      autoInvalData: true,
+      staticNlink: cfg.staticNlink,
+      maxPages: MAX_PAGES,
+      cacheDir: true,
+      readdirplus: true,
+      // Upper files only: a lower file can be copied up while open, and the kernel cannot move an
+      // open inode to another backing file. Opening backing files takes CAP_SYS_ADMIN.
+      passthrough: root,
+      writableLayer: ov.upper ? ov.upper.index : undefined,
+      rename2: true,
+      // xattr_permissions=2 renames security.* (xattr-names.ts): those go through JS.
+      directXattrs: cfg.xattrPermissions === 2 ? [] : HOT_XATTRS,
+      uidMap: ov.ids.uid.describe(),
+      gidMap: ov.ids.gid.describe(),
+    },
   };
+}
+
+/** Connects the overlay to the C side's attribute cache of a mount made with mountOptions. */
+export function attachAttrCache(ov: Overlay, fuse: FuseNative): AttrCache {
+  const Fuse = loadFuseNative();
+  const cache = new AttrCache(ov, {
+    apply: (records) => {
+      const res = fuse.cacheApply(Fuse.encodeCacheRecords(records));
+      if (res !== 0) throw new Error(`strata-fuse: the attribute cache refused a batch (errno ${-res})`);
+    },
+  }, (path) => dir.readdir(ov, path));
+  ov.sink = cache;
+  cache.start();
+  return cache;
 }

@@ -7,14 +7,9 @@
 import { lstatSync, readdirSync, type BigIntStats, type Dirent } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { hasCode } from '../errors.js';
-import {
-  WHITEOUT_OPAQUE,
-  WHITEOUT_PREFIX,
-  hasOpaqueXattr,
-  isOpaqueDir,
-  isWhiteoutDevice,
-  whitedOutName,
-} from '../archive/whiteout.js';
+import { OPAQUE_XATTRS, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, isWhiteoutDevice, whitedOutName } from '../archive/whiteout.js';
+import { lgetxattrOptional } from '../native.js';
+import { xattrNames } from './xattr-read.js';
 
 /** What a layer holds at a path. */
 export type Presence =
@@ -64,6 +59,21 @@ function splitParent(rel: string): [string, string] {
   return [i <= 0 ? '/' : rel.slice(0, i), rel.slice(i + 1)];
 }
 
+/** Whether a directory carries an opaque xattr (any of the three names); see xattr-read.ts for why listed. */
+function hasOpaqueXattr(dir: string): boolean {
+  for (const name of xattrNames(dir)) {
+    if (!OPAQUE_XATTRS.includes(name)) continue;
+    const v = lgetxattrOptional(dir, name);
+    // Exactly "y", as archive/whiteout.ts reads it (overlayfs also writes "x", which is not opaque).
+    if (v !== undefined && v.length === 1 && v[0] === 0x79) return true;
+  }
+  return false;
+}
+
+function isOpaqueDir(dir: string): boolean {
+  return hasOpaqueXattr(dir) || lstatSync(`${dir}/${WHITEOUT_OPAQUE}`, { throwIfNoEntry: false }) !== undefined;
+}
+
 export class Layer {
   /** Listings of this lower layer's directories, keyed by overlay path. */
   readonly #listings: LRUCache<string, DirListing> | undefined;
@@ -74,7 +84,7 @@ export class Layer {
     readonly index: number,
     readonly writable: boolean,
     readonly dev: bigint,
-    listingCacheSize = 4096,
+    listingCacheSize = 1024,
   ) {
     this.#listings = writable ? undefined : new LRUCache({ max: listingCacheSize });
   }

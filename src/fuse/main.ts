@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import { mountFuse, type FuseHandle } from './binding.js';
 import { isDaemonChild, LOG_ENV, mountIdAt, notifyParent, runDetached, watchMount } from './daemon.js';
-import { fuseOps, mountOptions } from './fuse-ops.js';
+import { attachAttrCache, fuseOps, mountOptions } from './fuse-ops.js';
 import { parseCommandLine, type CommandLine } from './options.js';
 import { Overlay } from './overlay.js';
 
@@ -20,7 +20,7 @@ options (fuse-overlayfs compatible):
   uidmapping=D:S:N[:…]  show disk id D as S (N ids); gidmapping likewise
   squash_to_root, squash_to_uid=N, squash_to_gid=N
   xattr_permissions=1|2 keep owner/mode in an xattr (rootless without chown)
-  static_nlink, noacl, fsync=0|1, volatile, timeout=SECONDS (entries), attr_timeout=SECONDS (default 1),
+  static_nlink, noacl, fsync=0|1, volatile, timeout=SECONDS (entries), attr_timeout=SECONDS (default: timeout),
   ro, allow_other, default_permissions
   -f                    stay in the foreground; -d also prints libfuse's debug output
 `;
@@ -40,6 +40,7 @@ async function serve(cl: CommandLine): Promise<number> {
     ...mountOptions(ov, cl.source),
     onError: (op, err) => log(`${op}: unexpected failure, answered EIO: ${(err as Error)?.stack ?? String(err)}`),
   });
+  attachAttrCache(ov, handle.fuse);
   const id = mountIdAt(cl.mountpoint);
   if (id === undefined) throw new Error(`mounted ${cl.mountpoint} but it is not in /proc/self/mountinfo`);
   notifyParent();
@@ -59,7 +60,7 @@ async function serve(cl: CommandLine): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     // After a lazy unmount the kernel still serves files that were open; stay until they are closed.
-    watchMount(id, () => ov.files.size === 0, () => resolve(0));
+    watchMount(id, () => handle.fuse.openFiles() <= 0, () => resolve(0));
   });
 }
 

@@ -48,6 +48,11 @@ export class IdMapper {
     this.#overflow = overflow;
   }
 
+  /** The rules as data, for the C side's copy of them (fast ops). */
+  describe(): { ranges: IdMapping[]; squash?: number; overflow: number } {
+    return { ranges: this.#mappings.map((m) => ({ ...m })), squash: this.#squash, overflow: this.#overflow };
+  }
+
   /** Disk id → the id the mount shows; ids outside every range show as the overflow id. */
   toShown(id: number): number {
     if (this.#squash !== undefined) return this.#squash;

@@ -6,8 +6,8 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import { lgetxattrOptional } from '../native.js';
 import { isDirMode, S_IFDIR, S_IFMT, splitParent, type Layer } from './layers.js';
+import { listedXattr } from './xattr-read.js';
 
 /** Where a copied-up file came from, "dev:ino" of the lower file; user.fuseoverlayfs.* is hidden by every overlay. */
 export const ORIGIN_XATTR = 'user.fuseoverlayfs.origin';
@@ -42,7 +42,7 @@ export class NodeTable {
   constructor(
     /** Every layer, top first (the upper one first when there is one). */
     readonly layers: readonly Layer[],
-    cacheSize = 16384,
+    cacheSize = 8192,
   ) {
     this.#paths = new LRUCache({ max: cacheSize });
     const dev = layers[0]!.dev;
@@ -141,7 +141,7 @@ export class NodeTable {
     if (upper) {
       let origin = this.#origins.get(key);
       if (origin === undefined && real !== undefined) {
-        origin = lgetxattrOptional(real, ORIGIN_XATTR)?.toString('utf8') ?? '';
+        origin = listedXattr(real, ORIGIN_XATTR)?.toString('utf8') ?? '';
         this.#origins.set(key, origin);
       }
       if (origin) key = origin;

@@ -4,14 +4,15 @@
  * truncate copy up first and change the upper copy.
  */
 import { chmodSync, fstatSync, ftruncateSync, lchownSync, lstatSync, truncateSync, type BigIntStats } from 'node:fs';
-import { lgetxattrOptional, lsetxattr, utimensat } from '../native.js';
+import { lsetxattr, utimensat } from '../native.js';
 import { ID_UNCHANGED, nsToTimespec, type Timespec } from './binding.js';
-import { copyUp } from './copyup.js';
+import { after, copyUpFor } from './copyup.js';
 import { fail } from './errno.js';
 import { parked } from './hidden.js';
 import { S_IFDIR, S_IFMT, type Layer } from './layers.js';
 import type { Overlay } from './overlay.js';
 import { formatOverride, OVERRIDE_XATTRS, parseOverride, type StatOverride } from './xattr-names.js';
+import { listedXattr } from './xattr-read.js';
 
 /** A stat as the mount shows it. */
 export interface Attr {
@@ -33,15 +34,25 @@ export interface Attr {
 function readOverride(ov: Overlay, real: string): StatOverride | undefined {
   const mode = ov.config.xattrPermissions;
   if (mode === 0) return undefined;
-  const v = lgetxattrOptional(real, OVERRIDE_XATTRS[mode]);
+  const v = listedXattr(real, OVERRIDE_XATTRS[mode]);
   return v === undefined ? undefined : parseOverride(v);
 }
 
+/** Who an entry is: what the mount shows as its type, mode, owner and inode number. */
+export interface Identity {
+  mode: number;
+  uid: number;
+  gid: number;
+  ino: number;
+  /** Owner and mode come from the xattr_permissions override, not from the real file. */
+  overridden: boolean;
+}
+
 /**
- * Turns a real stat into what the mount shows. `upper` says whether the entry is in the writable
+ * The identity the mount shows for a real stat. `upper` says whether the entry is in the writable
  * layer (and may have an origin); `real` is its path if known (for the origin and override xattrs).
  */
-export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Attr {
+export function identityOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Identity {
   let mode = Number(st.mode);
   let uid = Number(st.uid);
   let gid = Number(st.gid);
@@ -51,14 +62,33 @@ export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st
     gid = override.gid;
     mode = (override.type ?? mode & S_IFMT) | override.perm;
   }
-  const isDir = (mode & S_IFMT) === S_IFDIR;
   return {
     mode,
     uid: ov.ids.uid.toShown(uid),
     gid: ov.ids.gid.toShown(gid),
+    ino: ov.nodes.inoOf(upper, real, st),
+    overridden: override !== undefined,
+  };
+}
+
+export function identityAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats): Identity {
+  return identityOf(ov, layer.writable, layer.path(rel), st);
+}
+
+/** Turns a real stat into what the mount shows; see identityOf. */
+export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Attr {
+  return withTimes(ov, identityOf(ov, upper, real, st), st);
+}
+
+function withTimes(ov: Overlay, id: Identity, st: BigIntStats): Attr {
+  const isDir = (id.mode & S_IFMT) === S_IFDIR;
+  return {
+    mode: id.mode,
+    uid: id.uid,
+    gid: id.gid,
     size: Number(st.size),
     nlink: isDir && ov.config.staticNlink ? 1 : Number(st.nlink),
-    ino: ov.nodes.inoOf(upper, real, st),
+    ino: id.ino,
     rdev: Number(st.rdev),
     blksize: Number(st.blksize),
     blocks: Number(st.blocks),
@@ -68,36 +98,34 @@ export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st
   };
 }
 
-/** attrOf for an entry found at overlay path rel in layer. */
-export function attrAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats): Attr {
-  return attrOf(ov, layer.writable, layer.path(rel), st);
-}
 
 export function getattr(ov: Overlay, path: string): Attr {
   const hidden = parked(ov, path);
   // libfuse itself shows a hidden file with one link fewer: the parked name does not count.
   if (hidden !== undefined) return attrOf(ov, ov.hidden.get(path)!.writable, hidden, lstatSync(hidden, { bigint: true }));
-  const node = ov.node(path);
-  const layer = node.layers[0]!;
-  const st = layer.lstat(path);
+  let layer = ov.node(path).layers[0]!;
+  let st = layer.lstat(path);
   if (!st) {
     // Removed from under us (an upper file deleted outside the mount): forget and look again.
     ov.changed(path);
-    const again = ov.node(path);
-    return attrAt(ov, again.layers[0]!, path, again.layers[0]!.lstat(path) ?? fail('ENOENT', path));
+    layer = ov.node(path).layers[0]!;
+    st = layer.lstat(path) ?? fail('ENOENT', path);
   }
-  return attrAt(ov, layer, path, st);
+  const id = identityAt(ov, layer, path, st);
+  ov.sink?.found(path, layer.index, id);
+  return withTimes(ov, id, st);
 }
 
 /** Attributes through an open descriptor: works for files already unlinked (hard_remove). */
 export function fgetattr(ov: Overlay, path: string | undefined, fd: number): Attr {
-  const open = ov.files.get(fd);
   const st = fstatSync(fd, { bigint: true });
-  const layer = open?.layer ?? ov.upper ?? ov.layers[0]!;
+  const hidden = path === undefined ? undefined : parked(ov, path);
+  if (hidden !== undefined) return attrOf(ov, ov.hidden.get(path!)!.writable, hidden, st);
   // Only a path that still names this very inode may be asked for its xattrs.
-  const real = path !== undefined ? (parked(ov, path) ?? layer.path(path)) : undefined;
+  const layer = path === undefined ? undefined : ov.find(path)?.layers[0];
+  const real = layer?.path(path!);
   const same = real !== undefined && lstatSync(real, { bigint: true, throwIfNoEntry: false })?.ino === st.ino;
-  return attrOf(ov, layer.writable, same ? real : undefined, st);
+  return attrOf(ov, layer?.writable ?? true, same ? real : undefined, st);
 }
 
 function realOwnerAndMode(real: string): StatOverride {
@@ -113,40 +141,51 @@ function updateOverride(ov: Overlay, real: string, change: (o: StatOverride) => 
   lsetxattr(real, OVERRIDE_XATTRS[mode], formatOverride(o));
 }
 
-/** The real path a change to path must go to: a parked unlinked file, or the (copied-up) upper entry. */
-function target(ov: Overlay, path: string, opts: { noData?: boolean } = {}): string {
-  return parked(ov, path, true) ?? copyUp(ov, path, opts).layers[0]!.path(path);
+/**
+ * The real path a change to path must go to: a parked unlinked file, or the (copied-up) upper
+ * entry; a promise while a big file is being copied up.
+ */
+function target(ov: Overlay, path: string, opts: { noData?: boolean } = {}): string | Promise<string> {
+  const hidden = parked(ov, path, true);
+  if (hidden !== undefined) return hidden;
+  return after(copyUpFor(ov, path, opts), (node) => node.layers[0]!.path(path));
 }
 
-export function chmod(ov: Overlay, path: string, mode: number): void {
-  const real = target(ov, path);
-  if (ov.config.xattrPermissions !== 0) updateOverride(ov, real, (o) => (o.perm = mode & 0o7777));
-  else chmodSync(real, mode & 0o7777);
+type Done = void | Promise<void>;
+
+export function chmod(ov: Overlay, path: string, mode: number): Done {
+  return after(target(ov, path), (real) => {
+    if (ov.config.xattrPermissions !== 0) updateOverride(ov, real, (o) => (o.perm = mode & 0o7777));
+    else chmodSync(real, mode & 0o7777);
+    ov.changed(path);
+  });
 }
 
-export function chown(ov: Overlay, path: string, uid: number, gid: number): void {
+export function chown(ov: Overlay, path: string, uid: number, gid: number): Done {
   const keepUid = uid === ID_UNCHANGED || uid === -1;
   const keepGid = gid === ID_UNCHANGED || gid === -1;
-  const real = target(ov, path);
   const diskUid = keepUid ? -1 : ov.ids.uid.toDisk(uid);
   const diskGid = keepGid ? -1 : ov.ids.gid.toDisk(gid);
-  if (ov.config.xattrPermissions !== 0) {
-    updateOverride(ov, real, (o) => {
-      if (diskUid !== -1) o.uid = diskUid;
-      if (diskGid !== -1) o.gid = diskGid;
-    });
-    return;
-  }
-  lchownSync(real, diskUid, diskGid);
+  return after(target(ov, path), (real) => {
+    if (ov.config.xattrPermissions !== 0) {
+      updateOverride(ov, real, (o) => {
+        if (diskUid !== -1) o.uid = diskUid;
+        if (diskGid !== -1) o.gid = diskGid;
+      });
+    } else {
+      lchownSync(real, diskUid, diskGid);
+    }
+    ov.changed(path);
+  });
 }
 
 /** Sets times with nanoseconds; `nsec` may be UTIME_NOW or UTIME_OMIT, passed to the kernel as is. */
-export function utimens(ov: Overlay, path: string, atime: Timespec, mtime: Timespec): void {
-  utimensat(target(ov, path), atime, mtime, true);
+export function utimens(ov: Overlay, path: string, atime: Timespec, mtime: Timespec): Done {
+  return after(target(ov, path), (real) => utimensat(real, atime, mtime, true));
 }
 
-export function truncate(ov: Overlay, path: string, size: number): void {
-  truncateSync(target(ov, path, { noData: size === 0 }), size);
+export function truncate(ov: Overlay, path: string, size: number): Done {
+  return after(target(ov, path, { noData: size === 0 }), (real) => truncateSync(real, size));
 }
 
 export function ftruncate(fd: number, size: number): void {

@@ -6,32 +6,54 @@
 import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { copyUp } from './copyup.js';
 import { fail } from './errno.js';
-import { S_IFDIR, splitParent } from './layers.js';
+import { isDirMode, S_IFDIR, splitParent } from './layers.js';
 import { isDir } from './node.js';
-import { attrAt, type Attr } from './ops-attr.js';
+import { identityAt, type Identity } from './ops-attr.js';
 import type { Caller, Overlay } from './overlay.js';
 import { clearWhiteout, markOpaque, ownNew, removeUpper, writeWhiteout } from './upper.js';
 
+/** One entry of a listing: what readdir tells the kernel (type, inode number) and where it lives. */
 export interface DirEntry {
   name: string;
-  attr: Attr;
+  /** Index of the layer that provides it. */
+  layer: number;
+  id: Identity;
+}
+
+export interface Listing {
+  entries: DirEntry[];
+  /** False when an entry vanished between listing and stat (changed outside the mount). */
+  complete: boolean;
 }
 
 function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
-/** The merged entries of a directory, without `.` and `..`. */
-export function readdir(ov: Overlay, path: string): DirEntry[] {
-  const out: DirEntry[] = [];
-  for (const entry of ov.merged(path)) {
-    const child = childPath(path, entry.name);
-    const st = entry.layer.lstat(child);
-    // Gone since the listing was cached (changed outside the mount): skip rather than fail the listing.
-    if (!st) continue;
-    out.push({ name: entry.name, attr: attrAt(ov, entry.layer, child, st) });
-  }
-  return out;
+/**
+ * The merged entries of a directory, without `.` and `..`; kept until the listing changes. Only
+ * types, inode numbers and owners are kept, which change only through operations that forget it.
+ */
+export function readdir(ov: Overlay, path: string): Listing {
+  return ov.derived(path, () => {
+    const entries: DirEntry[] = [];
+    let complete = true;
+    const merged = ov.merged(path);
+    // A walk lists the subdirectories next: have their layers read ahead.
+    const layers = ov.dirNode(path).layers;
+    for (const entry of merged) if (isDirMode(entry.type)) ov.prefetch.warm(layers, childPath(path, entry.name));
+    for (const entry of merged) {
+      const child = childPath(path, entry.name);
+      const st = entry.layer.lstat(child);
+      // Gone since the listing was cached (changed outside the mount): skip rather than fail the listing.
+      if (!st) {
+        complete = false;
+        continue;
+      }
+      entries.push({ name: entry.name, layer: entry.layer.index, id: identityAt(ov, entry.layer, child, st) });
+    }
+    return { entries, complete };
+  });
 }
 
 const S_ISGID = 0o2000;
@@ -66,6 +88,8 @@ export function mkdir(ov: Overlay, caller: Caller, path: string, mode: number): 
     throw err;
   }
   ov.changed(path);
+  // A new directory is empty: names looked up in it can be answered "absent" without asking us.
+  ov.sink?.listed(path, [], true);
 }
 
 export function rmdir(ov: Overlay, path: string): void {

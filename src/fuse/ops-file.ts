@@ -1,18 +1,11 @@
 /**
- * File I/O. The real descriptor is the FUSE handle, so read and write are one pread/pwrite each and
- * keep working after the file is unlinked (hard_remove). Opening for writing copies the file up first;
- * a read-only open reads the lower file in place.
+ * Opening files. The real descriptor is the FUSE handle: the C side reads, writes and closes it
+ * itself (the fast ops' fdIo), which keeps working after the file is unlinked. Opening for writing
+ * copies the file up first; a read-only open reads the lower file in place (and is usually
+ * answered in C, from the attribute cache, without reaching us).
  */
-import {
-  closeSync,
-  constants as fsc,
-  fdatasyncSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
-import { copyUp } from './copyup.js';
+import { closeSync, constants as fsc, fdatasyncSync, fsyncSync, openSync } from 'node:fs';
+import { after, copyUp, copyUpFor } from './copyup.js';
 import { fail } from './errno.js';
 import { parked } from './hidden.js';
 import { S_IFREG, splitParent } from './layers.js';
@@ -30,26 +23,23 @@ function wantsWrite(flags: number): boolean {
   return (flags & O_ACCMODE) !== fsc.O_RDONLY || (flags & fsc.O_TRUNC) !== 0;
 }
 
-export function open(ov: Overlay, path: string, flags: number): number {
+/** True for opens that change the overlay (copy-up): they run as exclusive operations. */
+export function openChanges(flags: number): boolean {
+  return wantsWrite(flags);
+}
+
+/** A promise only when a big file has to be copied up first (copyUpAsync). */
+export function open(ov: Overlay, path: string, flags: number): number | Promise<number> {
   const hidden = parked(ov, path, wantsWrite(flags));
-  if (hidden !== undefined) {
-    const fd = openSync(hidden, flags & ~STRIP);
-    ov.files.set(fd, { layer: ov.hidden.get(path)!.writable ? ov.writable() : ov.layers[ov.layers.length - 1]!, path });
-    return fd;
-  }
-  let node = ov.node(path);
-  if (wantsWrite(flags)) {
-    if (isDir(node)) fail('EISDIR', path);
-    node = copyUp(ov, path, { noData: (flags & fsc.O_TRUNC) !== 0 });
-  }
-  const layer = node.layers[0]!;
-  const fd = openSync(layer.path(path), flags & ~STRIP);
-  ov.files.set(fd, { layer, path });
-  return fd;
+  if (hidden !== undefined) return openSync(hidden, flags & ~STRIP);
+  const node = ov.node(path);
+  if (!wantsWrite(flags)) return openSync(node.layers[0]!.path(path), flags & ~STRIP);
+  if (isDir(node)) fail('EISDIR', path);
+  return after(copyUpFor(ov, path, { noData: (flags & fsc.O_TRUNC) !== 0 }), (up) => openSync(up.layers[0]!.path(path), flags & ~STRIP));
 }
 
 /** Creates and opens a new regular file, owned by the caller. */
-export function create(ov: Overlay, caller: Caller, path: string, mode: number, flags = fsc.O_RDWR): number {
+export function create(ov: Overlay, caller: Caller, path: string, mode: number, flags = fsc.O_RDWR): number | Promise<number> {
   const upper = ov.writable();
   ov.checkNewName(path);
   const parentPath = splitParent(path)[0];
@@ -73,24 +63,7 @@ export function create(ov: Overlay, caller: Caller, path: string, mode: number, 
     throw err;
   }
   ov.changed(path);
-  ov.files.set(fd, { layer: upper, path });
   return fd;
-}
-
-export function read(fd: number, buf: Buffer, len: number, pos: number): number {
-  return readSync(fd, buf, 0, len, pos);
-}
-
-export function write(ov: Overlay, fd: number, buf: Buffer, len: number, pos: number): number {
-  const f = ov.files.get(fd);
-  // Belt and braces: a handle on a lower file must never write through to the lower layer.
-  if (f && !f.layer.writable) fail('EBADF', f.path, 'handle is on a read-only layer');
-  return writeSync(fd, buf, 0, len, pos);
-}
-
-export function release(ov: Overlay, fd: number): void {
-  ov.files.delete(fd);
-  closeSync(fd);
 }
 
 /** fsync=0 and volatile make this a no-op: containers that opt in trade durability for speed. */

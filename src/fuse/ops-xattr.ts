@@ -5,7 +5,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { lgetxattr, llistxattr, lremovexattr, lsetxattr } from '../native.js';
-import { copyUp } from './copyup.js';
+import { after, copyUpFor } from './copyup.js';
 import { codeOf, fail } from './errno.js';
 import { parked } from './hidden.js';
 import type { Overlay } from './overlay.js';
@@ -40,18 +40,20 @@ export function listxattr(ov: Overlay, path: string): string[] {
 }
 
 /** `flags` are XATTR_CREATE / XATTR_REPLACE, passed through. */
-export function setxattr(ov: Overlay, path: string, name: string, value: Buffer, flags: number): void {
+export function setxattr(ov: Overlay, path: string, name: string, value: Buffer, flags: number): void | Promise<void> {
   const key = stored(ov, name, 'EPERM');
-  lsetxattr(parked(ov, path, true) ?? copyUp(ov, path).layers[0]!.path(path), key, value, flags);
+  const hidden = parked(ov, path, true);
+  if (hidden !== undefined) return lsetxattr(hidden, key, value, flags);
+  return after(copyUpFor(ov, path), (node) => lsetxattr(node.layers[0]!.path(path), key, value, flags));
 }
 
-export function removexattr(ov: Overlay, path: string, name: string): void {
+export function removexattr(ov: Overlay, path: string, name: string): void | Promise<void> {
   const key = stored(ov, name, 'EPERM');
   const hidden = parked(ov, path, true);
   if (hidden !== undefined) return lremovexattr(hidden, key);
   // Removing what is not there must not copy the file up.
   lgetxattr(ov.node(path).layers[0]!.path(path), key);
-  lremovexattr(copyUp(ov, path).layers[0]!.path(path), key);
+  return after(copyUpFor(ov, path), (node) => lremovexattr(node.layers[0]!.path(path), key));
 }
 
 export interface StatFs {

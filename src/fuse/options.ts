@@ -27,7 +27,7 @@ export interface OverlayConfig {
   fsync: boolean;
   /** Kernel entry cache lifetime in seconds; we are the only writer, so it can be long. */
   timeout: number;
-  /** Kernel attribute cache lifetime (attr_timeout=); by default min(timeout, 1 s), see fuse-ops.ts. */
+  /** Kernel attribute cache lifetime (attr_timeout=); by default the timeout (hardlinked files: see fuse-ops.ts). */
   attrTimeout?: number;
   readOnly: boolean;
   allowOther: boolean;

@@ -12,7 +12,10 @@ import { fail } from './errno.js';
 import type { ParkedFile } from './hidden.js';
 import { isDirMode, Layer, splitParent } from './layers.js';
 import { mappersFor, type Mappers } from './mapping.js';
+import { DirPrefetch } from './prefetch.js';
 import { isDir, NodeTable, type Node } from './node.js';
+import type { Identity } from './ops-attr.js';
+import type { DirEntry } from './ops-dir.js';
 import type { OverlayConfig } from './options.js';
 
 /** The caller of an operation, as FUSE reports it. */
@@ -44,10 +47,23 @@ function openDir(path: string, what: string): { real: string; dev: bigint } {
   return { real: realpathSync(path), dev: st.dev };
 }
 
-/** An open file: the descriptor is the FUSE handle; the layer says whether writes are allowed. */
-export interface OpenFile {
-  layer: Layer;
-  path: string;
+/**
+ * Told about every change to the merged view, after the change and before the operation answers
+ * (attr-cache.ts keeps the C side's attribute cache exact with it).
+ */
+export interface OverlaySink {
+  /** path changed; with tree, everything below it may have too. */
+  changed(path: string, tree: boolean): void;
+  /** getattr found path in layers[layer] (a cache miss on the C side). */
+  found(path: string, layer: number, id: Identity): void;
+  /** getattr found nothing at path. */
+  missing(path: string): void;
+  /** A directory's entries, all of them when complete. */
+  listed(path: string, entries: readonly DirEntry[], complete: boolean): void;
+}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 function isWhiteoutName(path: string): boolean {
@@ -64,11 +80,17 @@ export class Overlay {
   /** Whether whiteouts can be 0/0 character devices; cleared at the first EPERM. */
   canMknod: boolean;
   readonly euid: number;
-  /** Open files by descriptor. */
-  readonly files = new Map<number, OpenFile>();
   /** Unlinked open files by the hidden name libfuse gave them (see hidden.ts). */
   readonly hidden = new Map<string, ParkedFile>();
-  readonly #merged = new LRUCache<string, MergedEntry[]>({ max: 1024 });
+  /** Reads subdirectories' listings ahead of a walk (prefetch.ts). */
+  readonly prefetch = new DirPrefetch();
+  /** Set once mounted with the fast ops. */
+  sink: OverlaySink | undefined;
+  /** The asynchronous change in progress (a big copy-up) and those queued behind it. */
+  #pending: Promise<unknown> | undefined;
+  readonly #merged = new LRUCache<string, MergedEntry[]>({ max: 512 });
+  /** Per directory, data derived from its merged listing (readdir's answer); dropped with it. */
+  readonly #derived = new LRUCache<string, object>({ max: 512 });
   #tmpCounter = 0;
 
   constructor(readonly config: OverlayConfig) {
@@ -101,8 +123,12 @@ export class Overlay {
 
   /** The node at path or ENOENT; whiteout names are never visible. */
   node(path: string): Node {
-    if (isWhiteoutName(path)) fail('ENOENT', path);
-    return this.nodes.resolve(path) ?? fail('ENOENT', path);
+    return this.find(path) ?? fail('ENOENT', path);
+  }
+
+  /** The node at path, or undefined when the merged view shows nothing there. */
+  find(path: string): Node | undefined {
+    return isWhiteoutName(path) ? undefined : this.nodes.resolve(path);
   }
 
   /** Refuses to create a name the overlay reserves for whiteouts. */
@@ -120,6 +146,34 @@ export class Overlay {
   /** The writable layer, or EROFS on a read-only mount. */
   writable(): Layer {
     return this.upper ?? fail('EROFS');
+  }
+
+  /**
+   * Runs an operation that changes the overlay. Changes happen one at a time: synchronous ones
+   * run at once unless an asynchronous one (a big copy-up, see copyUpAsync) is in progress, in
+   * which case they queue behind it. Lookups and reads never wait.
+   */
+  exclusive<T>(op: () => T | Promise<T>): T | Promise<T> {
+    if (this.#pending === undefined) {
+      const result = op();
+      if (!isPromise(result)) return result;
+      this.#track(result);
+      return result;
+    }
+    const queued = this.#pending.then(op, op);
+    this.#track(queued);
+    return queued;
+  }
+
+  #track(p: Promise<unknown>): void {
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending = settled;
+    void settled.then(() => {
+      if (this.#pending === settled) this.#pending = undefined;
+    });
   }
 
   /** A fresh name in the work directory. */
@@ -150,20 +204,39 @@ export class Overlay {
     return out;
   }
 
+  /**
+   * Data computed from a directory's merged listing, kept until the listing changes. `make` runs
+   * on a miss; callers must key their own kind of data (one kind per Overlay today: readdir's).
+   */
+  derived<T extends object>(path: string, make: () => T): T {
+    const hit = this.#derived.get(path);
+    if (hit) return hit as T;
+    const value = make();
+    this.#derived.set(path, value);
+    return value;
+  }
+
+  #forgetListing(dir: string): void {
+    this.#merged.delete(dir);
+    this.#derived.delete(dir);
+  }
+
   /** Forgets a path whose entry changed, and the listing of its parent directory. */
   changed(path: string): void {
     this.nodes.invalidate(path);
-    if (path !== '/') this.#merged.delete(splitParent(path)[0]);
+    if (path !== '/') this.#forgetListing(splitParent(path)[0]);
+    this.sink?.changed(path, false);
   }
 
   /** Forgets a directory and everything below it (removed, renamed, replaced). */
   changedTree(path: string): void {
     this.nodes.invalidateTree(path);
-    const prefix = path + '/';
-    for (const key of this.#merged.keys()) {
-      if (key === path || key.startsWith(prefix)) this.#merged.delete(key);
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const key of [...this.#merged.keys(), ...this.#derived.keys()]) {
+      if (key === path || key.startsWith(prefix)) this.#forgetListing(key);
     }
-    if (path !== '/') this.#merged.delete(splitParent(path)[0]);
+    if (path !== '/') this.#forgetListing(splitParent(path)[0]);
+    this.sink?.changed(path, true);
   }
 
   /** True when the directory at path shows no entries (rmdir and rename over it need that). */

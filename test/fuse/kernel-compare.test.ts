@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lgetxattr, llistxattr, lsetxattr, mknod } from '../../src/native.js';
+import { constants as nativeConstants, lgetxattr, llistxattr, lsetxattr, mknod, renameat2 } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
 import { describeTree, makeLayers, type LayerSpec } from './layerset.js';
 import { mountKernel, mountStrata, play, unmount, type Step } from './mount.js';
@@ -93,6 +93,13 @@ const SCRIPT: Step[] = [
   ['create in it', (r) => writeFileSync(p(r, 'dir/again'), 'x')],
   ['rename lower file', (r) => renameSync(p(r, 'b'), p(r, 'b2'))],
   ['rename over existing', (r) => renameSync(p(r, 'new'), p(r, 'a'))],
+  ['renameat2 NOREPLACE onto an existing name', (r) => renameat2(p(r, 'b2'), p(r, 'a'), nativeConstants.RENAME_NOREPLACE)],
+  ['renameat2 NOREPLACE onto a whited-out name', (r) => renameat2(p(r, 'b2'), p(r, 'gone'), nativeConstants.RENAME_NOREPLACE)],
+  ['renameat2 NOREPLACE back, and plain renameat2', (r) => {
+    renameat2(p(r, 'gone'), p(r, 'b3'), nativeConstants.RENAME_NOREPLACE);
+    renameat2(p(r, 'b3'), p(r, 'b2'), 0);
+    return readdirSync(r).sort();
+  }],
   ['symlink', (r) => symlinkSync('target', p(r, 'sl'))],
   ['readlink lower', (r) => readlinkSync(p(r, 'link'))],
   // The new name's count; the old name's cached count lags by up to attr_timeout (mount.test.ts).

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   chownSync,
   closeSync,
@@ -24,7 +25,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { llistxattr } from '../../src/native.js';
+import { constants as nativeConstants, llistxattr, renameat2 } from '../../src/native.js';
 import { rootlessUser, runAs } from '../helpers/rootless.js';
 import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers, describeTree, type LayerSpec } from './layerset.js';
@@ -155,10 +156,20 @@ describe('strata-fuse beyond the kernel overlay', () => {
     // The kernel sends the release after close(2) returns; the parked copy goes then.
     expect(await waitFor(() => readdirSync(join(dirs.work, 'strata-fuse')).length === 0)).toBe(true);
 
-    // Another name's link count is cached by the kernel for at most attr_timeout (1 s).
+    // renameat2: NOREPLACE is honoured; EXCHANGE cannot be carried by libfuse 2 (the kernel overlay can).
+    expect(codeOf(() => renameat2(m('file'), m('opq'), nativeConstants.RENAME_NOREPLACE))).toBe('EEXIST');
+    expect(codeOf(() => renameat2(m('file'), m('opq'), nativeConstants.RENAME_EXCHANGE))).toBe('EINVAL');
+    expect(statSync(m('file')).ino).toBe(ino);
+
+    // Each name of a hardlinked file is its own kernel inode: the old name's cached nlink must follow.
+    expect(statSync(m('file')).nlink).toBe(1);
     linkSync(m('file'), m('file2'));
-    await new Promise((r) => setTimeout(r, 1100));
     expect(statSync(m('file')).nlink).toBe(2);
+    appendFileSync(m('file2'), '+');
+    expect(readFileSync(m('file'), 'utf8')).toBe('changed+');
+    expect(statSync(m('file')).size).toBe(8);
+    unlinkSync(m('file2'));
+    expect(statSync(m('file')).nlink).toBe(1);
   });
 
   it('gives new files to the calling user and leaves permission checks to the kernel', () => {

@@ -2,7 +2,7 @@
  * The overlay operations called directly (no FUSE): lookup and merge rules, copy-up, whiteouts,
  * opaque directories, renames. The mount tests check the same through the kernel.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lgetxattrOptional, lsetxattr } from '../../src/native.js';
@@ -10,7 +10,7 @@ import { defaultConfig, type OverlayConfig } from '../../src/fuse/options.js';
 import { Overlay, type Caller } from '../../src/fuse/overlay.js';
 import { chmod, chown, getattr, truncate, utimens } from '../../src/fuse/ops-attr.js';
 import { mkdir, readdir, rmdir } from '../../src/fuse/ops-dir.js';
-import { create, open, read, release, write } from '../../src/fuse/ops-file.js';
+import { create, open } from '../../src/fuse/ops-file.js';
 import { link, mknod, readlink, rename, symlink, unlink } from '../../src/fuse/ops-namespace.js';
 import { getxattr, listxattr, removexattr, setxattr } from '../../src/fuse/ops-xattr.js';
 import { ORIGIN_XATTR } from '../../src/fuse/node.js';
@@ -65,14 +65,15 @@ function setup(cfg: Partial<OverlayConfig> = {}, upper: LayerSpec = {}): { ov: O
 }
 
 function names(ov: Overlay, path: string): string[] {
-  return readdir(ov, path).map((e) => e.name).sort();
+  return readdir(ov, path).entries.map((e) => e.name).sort();
 }
 
 function readAll(ov: Overlay, path: string): string {
   const fd = open(ov, path, 0);
   const buf = Buffer.alloc(4096);
-  const n = read(fd, buf, buf.length, 0);
-  release(ov, fd);
+  // The handle is a real descriptor; the C side reads and closes it on a mount.
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
   return buf.subarray(0, n).toString();
 }
 
@@ -130,8 +131,8 @@ describe('copy-up', () => {
     const before = getattr(ov, '/a');
     utimens(ov, '/d/x', { sec: 1_000_000_000, nsec: 123_456_789 }, { sec: 1_100_000_000, nsec: 987_654_321 });
     const fd = open(ov, '/a', 2);
-    write(ov, fd, Buffer.from('TOP'), 3, 0);
-    release(ov, fd);
+    writeSync(fd, Buffer.from('TOP'), 0, 3, 0);
+    closeSync(fd);
     const after = getattr(ov, '/a');
     expect(after.ino).toBe(before.ino);
     expect(after.mode).toBe(before.mode);
@@ -169,7 +170,7 @@ describe('deletes and whiteouts', () => {
     unlink(ov, '/b');
     expect(lstatSync(join(dirs.upper, 'b')).isCharacterDevice()).toBe(true);
     const fd = create(ov, root, '/fresh', 0o644);
-    release(ov, fd);
+    closeSync(fd);
     unlink(ov, '/fresh');
     expect(readdirSync(dirs.upper).sort()).toEqual(['b']);
     expect(names(ov, '/')).not.toContain('b');
@@ -182,7 +183,7 @@ describe('deletes and whiteouts', () => {
     expect(existsSync(join(dirs.upper, 'd/.wh.x'))).toBe(true);
     expect(names(ov, '/d')).toEqual(['y', 'z']);
     // Creating the name again removes the whiteout.
-    release(ov, create(ov, root, '/d/x', 0o600));
+    closeSync(create(ov, root, '/d/x', 0o600));
     expect(existsSync(join(dirs.upper, 'd/.wh.x'))).toBe(false);
     expect(names(ov, '/d')).toEqual(['x', 'y', 'z']);
   });
@@ -251,7 +252,7 @@ describe('rename, links and special files', () => {
     expect(lstatSync(join(dirs.upper, 'sl')).uid).toBe(42);
     mknod(ov, root, '/fifo', 0o010640, 0);
     expect(lstatSync(join(dirs.upper, 'fifo')).isFIFO()).toBe(true);
-    release(ov, create(ov, { uid: 1000, gid: 1001, pid: 1 }, '/mine', 0o600));
+    closeSync(create(ov, { uid: 1000, gid: 1001, pid: 1 }, '/mine', 0o600));
     const st = lstatSync(join(dirs.upper, 'mine'));
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1000, 1001, 0o600]);
   });
