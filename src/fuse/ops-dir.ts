@@ -9,8 +9,9 @@ import { fail } from './errno.js';
 import { isDirMode, S_IFDIR, splitParent } from './layers.js';
 import { isDir } from './node.js';
 import { identityAt, type Identity } from './ops-attr.js';
+import { removeName } from './ops-namespace.js';
 import type { Caller, Overlay } from './overlay.js';
-import { clearWhiteout, markOpaque, ownNew, removeUpper, writeWhiteout } from './upper.js';
+import { clearWhiteout, markOpaque, ownNew } from './upper.js';
 
 /** One entry of a listing: what readdir tells the kernel (type, inode number) and where it lives. */
 export interface DirEntry {
@@ -98,12 +99,6 @@ export function rmdir(ov: Overlay, path: string): void {
   const node = ov.node(path);
   if (!isDir(node)) fail('ENOTDIR', path);
   if (!ov.isEmptyDir(path)) fail('ENOTEMPTY', path);
-  const inLowers = ov.nodes.resolveInLowers(path) !== undefined;
-  const top = node.layers[0]!;
-  if (top.writable) removeUpper(ov, path, top.lstat(path)!);
-  if (inLowers) {
-    copyUp(ov, splitParent(path)[0]);
-    writeWhiteout(ov, path);
-  }
+  removeName(ov, path, node);
   ov.changedTree(path);
 }

@@ -31,6 +31,12 @@ export function unlink(ov: Overlay, path: string): void {
   if (unhide(ov, path)) return;
   const node = ov.node(path);
   if (isDir(node)) fail('EISDIR', path);
+  removeName(ov, path, node);
+  ov.changed(path);
+}
+
+/** Deletes a merged name: its upper entry goes, and a whiteout hides it where a lower still has it. */
+export function removeName(ov: Overlay, path: string, node: Node): void {
   const inLowers = ov.nodes.resolveInLowers(path) !== undefined;
   const top = node.layers[0]!;
   if (top.writable) removeUpper(ov, path, top.lstat(path)!);
@@ -38,7 +44,6 @@ export function unlink(ov: Overlay, path: string): void {
     copyUp(ov, splitParent(path)[0]);
     writeWhiteout(ov, path);
   }
-  ov.changed(path);
 }
 
 export function rename(ov: Overlay, from: string, to: string): void {

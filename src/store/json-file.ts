@@ -3,20 +3,25 @@
  * directory), so a reader or a crash sees the old file or the new one, never half of either.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { hasCode, wrap } from '../errors.js';
 import { ErrCorruptStore } from './errors.js';
 
 /** Writes `data` to `path` so that it replaces the old content in one step. */
 export async function atomicWriteFile(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await atomicWrite(path, mode, (fh) => fh.writeFile(data));
+}
+
+/** Temp file beside `path`, filled by `fill`, fsynced, renamed over `path`, then the directory fsynced. */
+async function atomicWrite(path: string, mode: number, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
-      await fh.writeFile(data);
+      await fill(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -83,21 +88,7 @@ export async function fileSignature(path: string): Promise<string> {
 
 /** Streams `data` into `path` with the same all-or-nothing replacement as atomicWriteFile. */
 export async function atomicWriteStream(path: string, data: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, mode = 0o600): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      for await (const chunk of data) await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw wrap(err, `writing ${path}`);
-  }
-  await syncDir(dir);
+  await atomicWrite(path, mode, async (fh) => {
+    for await (const chunk of data) await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  });
 }
