@@ -59,12 +59,13 @@ export function markOpaque(ov: Overlay, realDir: string): void {
   for (const name of names) {
     try {
       lsetxattr(realDir, name, 'y');
-      break;
+      return;
     } catch (err) {
       const code = codeOf(err);
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
     }
   }
+  // Only where no xattr can be set: the kernel overlay honours the xattr but would show this file.
   writeFileSync(`${realDir}/${WHITEOUT_OPAQUE}`, '', { flag: 'w', mode: 0o600 });
 }
 

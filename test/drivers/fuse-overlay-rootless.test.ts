@@ -73,11 +73,9 @@ describe.skipIf(!user)('fuse-overlay layers written rootless', () => {
     expect(viaKernel.paths).toEqual(viaFuse.paths);
   });
 
-  // Known gap, for whoever owns src/fuse: strata-fuse marks a directory it makes opaque with
-  // the user.overlay.opaque xattr AND a `.wh..wh..opq` file (as fuse-overlayfs does); the kernel
-  // honours the xattr but shows the file. This test starts passing (and must become `it`) once
-  // strata-fuse writes the marker only where no opaque xattr can be set.
-  it.fails('an opaque dir made through a strata-fuse mount reads the same through the kernel driver', () => {
+  // strata-fuse writes the `.wh..wh..opq` marker only where no opaque xattr can be set, so the
+  // kernel driver (which would show that file) reads the same tree.
+  it('an opaque dir made through a strata-fuse mount reads the same through the kernel driver', () => {
     const viaFuse = chain<Read>(['read', root, 'fuse', 'opq']);
     expect(pathsOf(viaFuse.paths).filter((p) => p.startsWith('opt'))).toEqual(['opt dir', 'opt/fresh file']);
     const viaKernel = chain<Read>(['read', root, 'kernel', 'opq'], true);
