@@ -6,7 +6,7 @@ import { readlinkSync, type BigIntStats } from 'node:fs';
 import type { IDMappings } from '../driver.js';
 import { headerFromStat } from './entry-header.js';
 import type { PackItem } from './pack.js';
-import type { TarHeader } from './tar/header.js';
+import { makeHeader, type TarHeader } from './tar/header.js';
 import { WHITEOUT_PREFIX } from './whiteout.js';
 import { readTarXattrs } from './xattrs.js';
 import { baseOf } from './safe-path.js';
@@ -42,19 +42,11 @@ export class ItemBuilder {
 
 /** A tar whiteout entry (`DIR/.wh.NAME`, empty regular file, mode 0). */
 export function whiteoutHeader(dirRel: string, name: string, base: Partial<TarHeader> = {}): TarHeader {
-  return {
+  return makeHeader({
     name: `${dirRel === '' ? '' : `${dirRel}/`}${WHITEOUT_PREFIX}${name}`,
     type: 'file',
-    mode: 0,
     uid: base.uid ?? 0,
     gid: base.gid ?? 0,
-    size: 0,
     mtime: base.mtime ?? { sec: 0, nsec: 0 },
-    linkname: '',
-    uname: '',
-    gname: '',
-    devmajor: 0,
-    devminor: 0,
-    xattrs: [],
-  };
+  });
 }

@@ -4,12 +4,11 @@
  * whiteout, so the old lower contents stay gone) and rmdir of a directory empty in the merged view.
  */
 import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { copyUp } from './copyup.js';
 import { fail } from './errno.js';
 import { isDirMode, S_IFDIR, splitParent } from './layers.js';
 import { isDir } from './node.js';
 import { identityAt, type Identity } from './ops-attr.js';
-import { removeName } from './ops-namespace.js';
+import { claimNewName, removeName } from './ops-namespace.js';
 import type { Caller, Overlay } from './overlay.js';
 import { clearWhiteout, markOpaque, ownNew } from './upper.js';
 
@@ -60,12 +59,8 @@ export function readdir(ov: Overlay, path: string): Listing {
 const S_ISGID = 0o2000;
 
 export function mkdir(ov: Overlay, caller: Caller, path: string, mode: number): void {
-  const upper = ov.writable();
-  ov.checkNewName(path);
+  const upper = claimNewName(ov, path);
   const parentPath = splitParent(path)[0];
-  ov.dirNode(parentPath);
-  if (ov.nodes.resolve(path)) fail('EEXIST', path);
-  copyUp(ov, parentPath);
   const parentReal = upper.path(parentPath);
   const real = upper.path(path);
   // As the kernel does in a setgid directory; needed because an opaque directory is built elsewhere.

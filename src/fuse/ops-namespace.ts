@@ -14,14 +14,20 @@ import { isDir, type Node } from './node.js';
 import type { Caller, Overlay } from './overlay.js';
 import { clearWhiteout, markOpaque, ownNew, removeUpper, writeWhiteout } from './upper.js';
 
-/** Common start of every operation that adds a name: checks, parent copied up, whiteout cleared. */
-function prepareNewName(ov: Overlay, path: string): string {
+/** Checks a name about to be added (writable, legal, free, parent a directory) and copies its parent up. */
+export function claimNewName(ov: Overlay, path: string): ReturnType<Overlay['writable']> {
   const upper = ov.writable();
   ov.checkNewName(path);
   const parentPath = splitParent(path)[0];
   ov.dirNode(parentPath);
   if (ov.nodes.resolve(path)) fail('EEXIST', path);
   copyUp(ov, parentPath);
+  return upper;
+}
+
+/** Common start of every operation that adds a name other than a directory: claimed, whiteout cleared. */
+function prepareNewName(ov: Overlay, path: string): string {
+  const upper = claimNewName(ov, path);
   clearWhiteout(ov, path);
   return upper.path(path);
 }

@@ -5,7 +5,7 @@
  * same description always gives the same digests (and so the same image and layer IDs).
  */
 import { gzipSync } from 'node:zlib';
-import type { EntryType, TarHeader } from '../archive/tar/header.js';
+import { makeHeader, type EntryType, type TarHeader } from '../archive/tar/header.js';
 import { sha256Digest } from '../store/bigdata.js';
 import { END_OF_ARCHIVE, encodeHeader, paddingFor } from '../archive/tar/writer.js';
 import { OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST } from './media-types.js';
@@ -77,20 +77,12 @@ export function tarArchive(members: TarMember[]): Buffer {
   const parts: Buffer[] = [];
   for (const m of members) {
     const content = m.content ?? Buffer.alloc(0);
-    const header: TarHeader = {
+    const header = makeHeader({
       mode: m.header.type === 'dir' ? 0o755 : 0o644,
-      uid: 0,
-      gid: 0,
       mtime: { sec: BUILD_TIME_SECONDS, nsec: 0 },
-      linkname: '',
-      uname: '',
-      gname: '',
-      devmajor: 0,
-      devminor: 0,
-      xattrs: [],
       ...m.header,
       size: m.header.type === 'file' ? content.length : 0,
-    };
+    });
     parts.push(encodeHeader(header));
     if (header.size > 0) parts.push(content, paddingFor(content.length));
   }

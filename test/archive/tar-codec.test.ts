@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { decompress, detectCompression } from '../../src/archive/compress.js';
 import { TarReader } from '../../src/archive/tar/reader.js';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor } from '../../src/archive/tar/writer.js';
-import type { TarHeader } from '../../src/archive/tar/header.js';
+import { makeHeader, type TarHeader } from '../../src/archive/tar/header.js';
 import { ErrInvalidArchive, ErrNotSupported, is } from '../../src/errors.js';
 import { lsetxattr } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -38,21 +38,7 @@ async function readAll(tar: Buffer | Readable, chunk = 0): Promise<ReadEntry[]> 
 }
 
 function header(partial: Partial<TarHeader> & { name: string }): TarHeader {
-  return {
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: { sec: 1_600_000_000, nsec: 0 },
-    linkname: '',
-    uname: '',
-    gname: '',
-    devmajor: 0,
-    devminor: 0,
-    xattrs: [],
-    ...partial,
-  };
+  return makeHeader({ type: 'file', mode: 0o644, mtime: { sec: 1_600_000_000, nsec: 0 }, ...partial });
 }
 
 function tarOf(entries: Array<{ h: TarHeader; body?: Buffer }>): Buffer {

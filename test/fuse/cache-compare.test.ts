@@ -32,8 +32,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASYNC_COPY_UP_BYTES } from '../../src/fuse/copyup.js';
 import { tempDir } from '../helpers/tmp.js';
-import { describeTree, makeLayers, type LayerSpec } from './layerset.js';
-import { mountKernel, mountStrata, play, unmount, type Step } from './mount.js';
+import { describeTree, type LayerSpec } from './layerset.js';
+import { mountPair, play, unmount, type Step } from './mount.js';
 
 /** Big enough to be copied up off the JS thread. */
 const BIG = 'b'.repeat(ASYNC_COPY_UP_BYTES + 4096);
@@ -157,14 +157,7 @@ const SCRIPT: Step[] = [
 describe('strata-fuse caches match the kernel overlay', () => {
   it('shows every change through other names, other paths and cached listings', () => {
     const base = tempDir();
-    const ours = makeLayers(join(base, 'ours'), [TOP, BOTTOM]);
-    const kernel = makeLayers(join(base, 'kernel'), [TOP, BOTTOM]);
-    const mOurs = join(base, 'm-ours');
-    const mKernel = join(base, 'm-kernel');
-    mkdirSync(mOurs);
-    mkdirSync(mKernel);
-    mountStrata(ours, mOurs);
-    mountKernel(kernel, mKernel);
+    const { mOurs, mKernel } = mountPair(base, [TOP, BOTTOM]);
     expect(play(mOurs, SCRIPT)).toEqual(play(mKernel, SCRIPT));
     expect(describeTree(mOurs, { owners: true })).toEqual(describeTree(mKernel, { owners: true }));
     unmount(mOurs);

@@ -30,8 +30,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { constants as nativeConstants, lgetxattr, llistxattr, lsetxattr, mknod, renameat2 } from '../../src/native.js';
 import { tempDir } from '../helpers/tmp.js';
-import { describeTree, makeLayers, type LayerSpec } from './layerset.js';
-import { mountKernel, mountStrata, play, unmount, type Step } from './mount.js';
+import { describeTree, type LayerSpec } from './layerset.js';
+import { mountPair, play, unmount, type Step } from './mount.js';
 
 const BOTTOM: LayerSpec = {
   'a': 'bottom-a',
@@ -153,14 +153,7 @@ const SCRIPT: Step[] = [
 describe('strata-fuse matches the kernel overlay', () => {
   it('gives the same results, errnos and merged tree for one operation script', () => {
     const base = tempDir();
-    const ours = makeLayers(join(base, 'ours'), [TOP, BOTTOM]);
-    const kernel = makeLayers(join(base, 'kernel'), [TOP, BOTTOM]);
-    const mOurs = join(base, 'm-ours');
-    const mKernel = join(base, 'm-kernel');
-    mkdirSync(mOurs);
-    mkdirSync(mKernel);
-    mountStrata(ours, mOurs);
-    mountKernel(kernel, mKernel);
+    const { ours, kernel, mOurs, mKernel } = mountPair(base, [TOP, BOTTOM]);
     expect(describeTree(mOurs, { owners: true })).toEqual(describeTree(mKernel, { owners: true }));
     const got = play(mOurs, SCRIPT);
     const want = play(mKernel, SCRIPT);

@@ -4,13 +4,13 @@
  * operation script on a mount and records each step's result (ok, a value, or the errno code).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { mkdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { repoRoot, runAs, type TestUser } from '../helpers/rootless.js';
 import { mountsUnder } from '../helpers/tmp.js';
-import type { LayerDirs } from './layerset.js';
+import { makeLayers, type LayerDirs, type LayerSpec } from './layerset.js';
 
 export const MAIN_TS = join(repoRoot, 'src', 'fuse', 'main.ts');
 /** tsx's loader by absolute path, so the daemon starts from any working directory. */
@@ -88,4 +88,22 @@ export async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> 
     await new Promise((r) => setTimeout(r, 50));
   }
   return cond();
+}
+
+/** Identical layer sets under `base`, one mounted by strata-fuse and one by the kernel overlay. */
+export function mountPair(base: string, lowers: LayerSpec[]): {
+  ours: LayerDirs;
+  kernel: LayerDirs;
+  mOurs: string;
+  mKernel: string;
+} {
+  const ours = makeLayers(join(base, 'ours'), lowers);
+  const kernel = makeLayers(join(base, 'kernel'), lowers);
+  const mOurs = join(base, 'm-ours');
+  const mKernel = join(base, 'm-kernel');
+  mkdirSync(mOurs);
+  mkdirSync(mKernel);
+  mountStrata(ours, mOurs);
+  mountKernel(kernel, mKernel);
+  return { ours, kernel, mOurs, mKernel };
 }

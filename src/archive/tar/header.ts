@@ -42,6 +42,24 @@ export interface TarHeader {
   xattrs: Array<[name: string, value: Buffer]>;
 }
 
+/** A header with every field not given set to its empty value: owner root, mode 0, time 0. */
+export function makeHeader(fields: Partial<TarHeader> & Pick<TarHeader, 'name' | 'type'>): TarHeader {
+  return {
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: { sec: 0, nsec: 0 },
+    linkname: '',
+    uname: '',
+    gname: '',
+    devmajor: 0,
+    devminor: 0,
+    xattrs: [],
+    ...fields,
+  };
+}
+
 /** Type flag bytes, as in POSIX and GNU tar. */
 export const TypeFlag = {
   reg: 0x30, // '0'
