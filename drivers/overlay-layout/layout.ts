@@ -14,6 +14,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, readdirSync, statSyn
 import { chmod, chown, mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ErrLayerUnknown, hasCode, StrataError } from '../../src/errors.js';
+import { removeTree } from '../../src/fs/remove-tree.js';
 
 export const linkDir = 'l';
 export const lowerFile = 'lower';
@@ -27,7 +28,7 @@ export const emptyDirName = 'empty';
  * chains mount with the new mount API (one `lowerdir+` per layer) instead of one option string.
  */
 export const maxDepth = 500;
-/** LID length: ((idLength + len("l/") + 1) * 128) <= pageSize - 512 keeps 128 layers in one page. */
+/** LID length: ((idLength + len(linkDir) + 1) * 128) <= pageSize - 512 keeps 128 layers in one page. */
 export const idLength = 26;
 
 /** A chain deeper than maxDepth: overlayfs stacks at most 500 lowers (OVL_MAX_STACK). */
@@ -216,7 +217,8 @@ export class OverlayLayout {
     } catch (err) {
       if (!hasCode(err, 'ENOENT')) throw err;
     }
-    await rm(dir, { recursive: true, force: true });
+    // Without root, applied layers keep read-only directories: removeTree makes them writable first.
+    await removeTree(dir);
   }
 
   /** Layer IDs in home: every directory that holds a link file (skips l/ and internal entries). */

@@ -169,7 +169,7 @@ function tryChown(ctx: ApplyContext, hdr: TarHeader, op: () => void): void {
     op();
   } catch (err) {
     if (ctx.opts.ignoreChownErrors) return;
-    throw entryError(hdr.name, `chown to ${hdr.uid}:${hdr.gid} failed (ignoreChownErrors skips this)`, err);
+    throw entryError(hdr.name, `chown to ${hdr.uid}:${hdr.gid} failed (without root or a user namespace, set the storage option <driver>.ignore_chown_errors=true or <driver>.force_mask)`, err);
   }
 }
 

@@ -75,4 +75,25 @@ describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
     // The first command found no home and picked fuse-overlay; from then on its home decides.
     expect(status.stdout + status.stderr).toMatch(/Driver Chosen: fuse-overlay \(prior storage driver: .*\/g\/fuse-overlay exists\)/);
   });
+
+  it('a failed import without root leaves nothing behind, so the next one (with force_mask) succeeds', async () => {
+    const u = user!;
+    const base = tempDir();
+    const archive = join(base, 'layout');
+    const image = flowImage();
+    await writeArchive(ociLayoutFiles([image]), archive, 'dir');
+    const work = userDir(base, 'work', u);
+    const cli = (...argv: string[]) =>
+      runAs(u, process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), '-g', join(work, 'g'), '-R', join(work, 'r'), ...argv]);
+    // Root-owned layer entries cannot be chowned without root or a user namespace.
+    const failed = cli('import-image', archive);
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toMatch(/chown to 0:0 failed \(without root or a user namespace, set the storage option/);
+    // The half-applied layer (read-only directories included) was removed: only the l/ link dir is left.
+    expect(readdirSync(join(work, 'g', 'fuse-overlay'))).toEqual(['l']);
+    expect(readdirSync(join(work, 'g', 'fuse-overlay', 'l'))).toEqual([]);
+    const imported = cli('--storage-opt', 'fuse-overlay.force_mask=shared', 'import-image', archive);
+    expect(imported.stderr).toBe('');
+    expect(imported.stdout).toBe(`${image.configDigest.slice(7)}\n\te2e.example/base:1\n`);
+  });
 });
