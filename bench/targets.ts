@@ -32,22 +32,37 @@ function mountTimed(results: readonly WorkloadResult[]): WorkloadResult[] {
   return results.filter((r) => r.group.startsWith('mount-') && r.unit === 's' && r.subjects.includes('fuse-overlayfs'));
 }
 
+/** The workloads issue #3 names; its geometric-mean target is over these. */
+export const ISSUE_WORKLOADS = [
+  'walk-cold', 'stat-all', 'read-small', 'read-big-cold', 'read-big-warm', 'copy-up-big', 'create-files', 'rm-lower',
+  'rename-dir',
+];
+
+/** A geometric-mean check over `rated`, naming the three worst ratios (the ones to profile). */
+function geomeanCheck(target: string, rated: readonly WorkloadResult[]): TargetCheck {
+  const g = geomean(rated.map((r) => r.ratios['fuse-overlayfs']!));
+  const worst = [...rated].sort((a, b) => b.ratios['fuse-overlayfs']! - a.ratios['fuse-overlayfs']!).slice(0, 3);
+  return {
+    target,
+    measured: rated.length > 0 ? `${fmt(g)} over ${rated.length} workloads` : 'no strata-fuse results',
+    met: rated.length > 0 ? g <= TARGETS.mountGeomean : 'unknown',
+    workloads: worst.map((r) => r.id),
+  };
+}
+
 export function checkTargets(results: readonly WorkloadResult[]): TargetCheck[] {
   const byId = new Map(results.map((r) => [r.id, r]));
   const checks: TargetCheck[] = [];
   const mount = mountTimed(results);
   const rated = mount.filter((r) => r.ratios['fuse-overlayfs'] !== undefined);
+  const issueRated = rated.filter((r) => ISSUE_WORKLOADS.includes(r.id));
 
-  if (mount.length > 0) {
-    const g = geomean(rated.map((r) => r.ratios['fuse-overlayfs']!));
-    // The geomean is moved most by the worst ratios: those are the ones to profile.
-    const worst = [...rated].sort((a, b) => b.ratios['fuse-overlayfs']! - a.ratios['fuse-overlayfs']!).slice(0, 3);
-    checks.push({
-      target: `geometric mean of mount workloads ≤ ${TARGETS.mountGeomean}× fuse-overlayfs time`,
-      measured: rated.length > 0 ? `${fmt(g)} over ${rated.length} workloads` : 'no strata-fuse results',
-      met: rated.length > 0 ? g <= TARGETS.mountGeomean : 'unknown',
-      workloads: worst.map((r) => r.id),
-    });
+  if (issueRated.length > 0) {
+    checks.push(geomeanCheck(`geometric mean of the issue's ${ISSUE_WORKLOADS.length} mount workloads ≤ ${TARGETS.mountGeomean}× fuse-overlayfs time`, issueRated));
+  }
+  if (rated.length > issueRated.length) {
+    // Also over everything timed, mount latency included, so no workload is left out of sight.
+    checks.push(geomeanCheck(`geometric mean of all timed mount workloads ≤ ${TARGETS.mountGeomean}× fuse-overlayfs time`, rated));
   }
   for (const r of mount) {
     const ratio = r.ratios['fuse-overlayfs'];
