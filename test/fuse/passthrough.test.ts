@@ -11,11 +11,18 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  fchmodSync,
+  linkSync,
+  fstatSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   readSync,
   readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -60,6 +67,15 @@ function daemonReadBytes(mnt: string): number {
   const [pid] = daemonPids(mnt);
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
   return Number(/^rchar: (\d+)$/m.exec(io)![1]);
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
 }
 
 function daemonFds(mnt: string): number {
@@ -120,6 +136,34 @@ describe('strata-fuse passthrough of lower files', () => {
     copyUpWhileOpen(mnt, 'small', Buffer.from('small lower\n'));
     expect(readFileSync(join(dirs.lowers[0]!, 'big')).equals(LOWER_BIG)).toBe(true);
     expect(readFileSync(join(dirs.upper, 'big')).subarray(0, 5).toString()).toBe('UPPER');
+    // The new inode in requests that name it in their body (link) and in forgets (unlink).
+    const content = readFileSync(join(mnt, 'big'));
+    linkSync(join(mnt, 'big'), join(mnt, 'big2'));
+    renameSync(join(mnt, 'big2'), join(mnt, 'big3'));
+    expect(readFileSync(join(mnt, 'big3')).equals(content)).toBe(true);
+    unlinkSync(join(mnt, 'big3'));
+    unlinkSync(join(mnt, 'big'));
+    expect(readdirSync(mnt).sort()).toEqual(['d', 'small']);
+    writeFileSync(join(mnt, 'big'), 'new');
+    expect(readFileSync(join(mnt, 'big'), 'utf8')).toBe('new');
+  });
+
+  it('changes through a descriptor opened before the copy-up reach the upper file, never the lower one', () => {
+    const base = tempDir();
+    const dirs = layers(base);
+    const mnt = join(base, 'm');
+    mkdirSync(mnt);
+    mountWith(dirs, mnt, true);
+    const old = openSync(join(mnt, 'big'), 'r');
+    appendFileSync(join(mnt, 'big'), 'x');
+    fchmodSync(old, 0o600);
+    expect(codeOf(() => ftruncateSync(old, 0))).toBe('EINVAL');
+    expect(fstatSync(old).mode & 0o777).toBe(0o600);
+    closeSync(old);
+    expect(statSync(join(dirs.upper, 'big')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dirs.upper, 'big')).size).toBe(BIG + 1);
+    expect(statSync(join(dirs.lowers[0]!, 'big')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dirs.lowers[0]!, 'big')).equals(LOWER_BIG)).toBe(true);
   });
 
   it('maps lower files, and keeps a mapping on the lower file over a copy-up', () => {
