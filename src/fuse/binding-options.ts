@@ -49,8 +49,11 @@ export interface FastOptions {
    */
   readdirplus?: boolean;
   /**
-   * Let the kernel read and write files of layers[writableLayer] itself (FUSE passthrough, Linux
-   * 6.9+, needs CAP_SYS_ADMIN; without either, I/O stays with the fast ops).
+   * Let the kernel read and write files itself (FUSE passthrough, Linux 6.9+, needs CAP_SYS_ADMIN;
+   * without either, I/O stays with the fast ops): files of layers[writableLayer] read-write, files
+   * of the other layers read-only (their writing opens must open another file, as a copy-up does).
+   * An open whose file is no longer its inode's backing file fails with ESTALE and the kernel
+   * retries it on a new inode (docs/fuse-native-patch.md).
    */
   passthrough?: boolean;
   writableLayer?: number;

@@ -27,6 +27,8 @@ export const HARDLINK_ATTR_TIMEOUT = 0;
 const MAX_PAGES = 256;
 /** Largest write the kernel sends in one request. */
 const MAX_WRITE = MAX_PAGES * 4096;
+/** Set to 0 to keep all file I/O in the daemon (FUSE passthrough off), e.g. to compare. */
+export const PASSTHROUGH_ENV = 'STRATA_FUSE_PASSTHROUGH';
 /** The kernel asks whether a file has file capabilities before every write(2) it passes on. */
 const HOT_XATTRS = ['security.capability'];
 
@@ -138,9 +140,9 @@ export function mountOptions(ov: Overlay, source: string | undefined): MountOpti
       maxPages: MAX_PAGES,
       cacheDir: true,
       readdirplus: true,
-      // Upper files only: a lower file can be copied up while open, and the kernel cannot move an
-      // open inode to another backing file. Opening backing files takes CAP_SYS_ADMIN.
-      passthrough: root,
+      // Files of every layer (a lower file copied up while open gets a new kernel inode for later
+      // opens: strata-passthrough.c). Opening backing files takes CAP_SYS_ADMIN.
+      passthrough: root && process.env[PASSTHROUGH_ENV] !== '0',
       writableLayer: ov.upper ? ov.upper.index : undefined,
       rename2: true,
       // xattr_permissions=2 renames security.* (xattr-names.ts): those go through JS.
