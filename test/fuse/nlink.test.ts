@@ -4,7 +4,7 @@
  * both as JS answers a first stat and as the C attribute cache answers after a listing published
  * the entries; static_nlink shows 1 for every directory, as fuse-overlayfs documents.
  */
-import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
@@ -46,20 +46,30 @@ function changeThrough(root: string): void {
   rmSync(join(root, 'remade'), { recursive: true });
   mkdirSync(join(root, 'remade'));
   mkdirSync(join(root, 'remade/again'));
+  // Copy-ups of parents only (no entry of theirs changes): their nlink changes all the same.
+  appendFileSync(join(root, 'bottomonly/f'), '+');
+  writeFileSync(join(root, 'toponly/a/new'), '');
 }
 
-const nlinks = (root: string): string[] => DIRS.map((d) => `${d} ${lstatSync(join(root, d)).nlink}`);
+const nlinks = (root: string, dirs = DIRS): string[] => dirs.map((d) => `${d} ${lstatSync(join(root, d)).nlink}`);
 
 describe('directory st_nlink on strata-fuse', () => {
   it('matches the kernel overlay for merged, upper-only, opaque and lower-only directories', () => {
     const base = tempDir();
     const { ours, mOurs, mKernel } = mountPair(base, [TOP, { ...BIG, 'big/m/b/': '', ...BOTTOM }]);
+    // Looked at before the changes too, so the kernel holds cached attributes that must not stay.
+    const existing = DIRS.filter((d) => d !== 'newdir');
+    const first = nlinks(mKernel, existing);
+    expect(first).toContain('toponly 5');
+    expect(first).toContain('bottomonly 3');
+    expect(nlinks(mOurs, existing)).toEqual(first);
     changeThrough(mOurs);
     changeThrough(mKernel);
     const want = nlinks(mKernel);
     // Not vacuous: both rules are in play.
     expect(want).toContain('both 1');
-    expect(want).toContain('toponly 5');
+    expect(want).toContain('toponly 1');
+    expect(want).toContain('newdir 4');
     expect(want.slice(0, 2)).toEqual(['big/m 1', 'big/solo 3']);
     expect(nlinks(mOurs)).toEqual(want);
     unmount(mOurs);
