@@ -125,7 +125,7 @@ export class AttrCache implements OverlaySink {
     const layer = node.layers[0]!;
     const st = layer.lstat(path);
     if (!st) return 'unknown';
-    return this.#put(path, layer.index, identityAt(this.ov, layer, path, st));
+    return this.#put(path, layer.index, identityAt(this.ov, layer, path, st, node.layers.length > 1));
   }
 
   #put(path: string, layer: number, id: Identity): CacheRecord {
@@ -138,6 +138,7 @@ export class AttrCache implements OverlaySink {
       gid: id.gid,
       mode: id.mode,
       fixedOwner: id.overridden,
+      nlinkOne: id.merged,
     };
   }
 }

@@ -29,7 +29,7 @@ export interface FastOptions {
   hardlinkAttrTimeout?: number;
   /** Ask the kernel to drop cached pages when a file's mtime or size changes (FUSE_AUTO_INVAL_DATA). */
   autoInvalData?: boolean;
-  /** Directories show nlink 1. */
+  /** Directories show nlink 1 (otherwise only those published with nlinkOne). */
   staticNlink?: boolean;
   /** Table size before it is emptied and refilled; 262144 by default. */
   maxEntries?: number;
@@ -60,7 +60,8 @@ export interface FastOptions {
   /**
    * Speak protocol 7.23 for renameat2: flags 0 and RENAME_NOREPLACE become the rename handler's
    * plain rename (NOREPLACE after a lookup of the target under the kernel's directory locks);
-   * RENAME_EXCHANGE and RENAME_WHITEOUT get EINVAL, as libfuse 2 has nothing to carry them.
+   * RENAME_EXCHANGE reaches the exchange handler (EINVAL without one) while libfuse's node table
+   * follows; RENAME_WHITEOUT gets EINVAL, as from the kernel overlay.
    */
   rename2?: boolean;
   /** xattrs answered from the real file in C when the path is cached: names stored as users see them. */
@@ -83,6 +84,8 @@ export type CacheRecord =
       /** The S_IFMT bits always matter: a real file of another type is left to JS. */
       mode: number;
       fixedOwner?: boolean;
+      /** A directory shown with nlink 1 whatever lstat says (merged from several layers). */
+      nlinkOne?: boolean;
     }
   /** drop: path and all below it are gone; forget: what is there is unknown; complete: a listed directory. */
   | { kind: 'drop' | 'forget' | 'complete'; path: string }

@@ -124,6 +124,8 @@ export interface FuseCallbackOps {
   unlink?(path: string, cb: Done): void;
   /** No flags: libfuse2 has none; see FastOptions.rename2 for RENAME_NOREPLACE. */
   rename?(src: string, dest: string, cb: Done): void;
+  /** renameat2(RENAME_EXCHANGE) of two existing names; reached only with FastOptions.rename2. */
+  exchange?(a: string, b: string, cb: Done): void;
   link?(src: string, dest: string, cb: Done): void;
   /** target is the link's content, path the new link. */
   symlink?(target: string, path: string, cb: Done): void;
@@ -269,6 +271,7 @@ export interface FuseOps {
   create?(path: string, mode: number, ctx: FuseContext): R<number>;
   unlink?(path: string, ctx: FuseContext): R<void>;
   rename?(src: string, dest: string, ctx: FuseContext): R<void>;
+  exchange?(a: string, b: string, ctx: FuseContext): R<void>;
   link?(src: string, dest: string, ctx: FuseContext): R<void>;
   symlink?(target: string, path: string, ctx: FuseContext): R<void>;
   mkdir?(path: string, mode: number, ctx: FuseContext): R<void>;

@@ -87,6 +87,7 @@ export function fuseOps(ov: Overlay): FuseOps {
 
     unlink: (path) => change(() => ns.unlink(ov, path)),
     rename: (from, to) => change(() => ns.rename(ov, from, to)),
+    exchange: (a, b) => change(() => ns.exchange(ov, a, b)),
     link: (from, to) => change(() => ns.link(ov, from, to)),
     symlink: (target, path, ctx) => change(() => ns.symlink(ov, caller(ctx), target, path)),
     readlink: (path) => ns.readlink(ov, path),

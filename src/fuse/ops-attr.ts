@@ -46,13 +46,19 @@ export interface Identity {
   ino: number;
   /** Owner and mode come from the xattr_permissions override, not from the real file. */
   overridden: boolean;
+  /**
+   * A directory merged from several layers: shown with nlink 1, as the kernel overlay shows it
+   * (counting subdirectories across layers is not worth it); other directories show the real count.
+   */
+  merged: boolean;
 }
 
 /**
  * The identity the mount shows for a real stat. `upper` says whether the entry is in the writable
- * layer (and may have an origin); `real` is its path if known (for the origin and override xattrs).
+ * layer (and may have an origin); `real` is its path if known (for the origin and override xattrs);
+ * `merged` whether it is a directory with entries from several layers.
  */
-export function identityOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Identity {
+export function identityOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats, merged = false): Identity {
   let mode = Number(st.mode);
   let uid = Number(st.uid);
   let gid = Number(st.gid);
@@ -68,11 +74,12 @@ export function identityOf(ov: Overlay, upper: boolean, real: string | undefined
     gid: ov.ids.gid.toShown(gid),
     ino: ov.nodes.inoOf(upper, real, st),
     overridden: override !== undefined,
+    merged: merged && (mode & S_IFMT) === S_IFDIR,
   };
 }
 
-export function identityAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats): Identity {
-  return identityOf(ov, layer.writable, layer.path(rel), st);
+export function identityAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats, merged = false): Identity {
+  return identityOf(ov, layer.writable, layer.path(rel), st, merged);
 }
 
 /** Turns a real stat into what the mount shows; see identityOf. */
@@ -87,7 +94,7 @@ function withTimes(ov: Overlay, id: Identity, st: BigIntStats): Attr {
     uid: id.uid,
     gid: id.gid,
     size: Number(st.size),
-    nlink: isDir && ov.config.staticNlink ? 1 : Number(st.nlink),
+    nlink: isDir && (ov.config.staticNlink || id.merged) ? 1 : Number(st.nlink),
     ino: id.ino,
     rdev: Number(st.rdev),
     blksize: Number(st.blksize),
@@ -103,15 +110,17 @@ export function getattr(ov: Overlay, path: string): Attr {
   const hidden = parked(ov, path);
   // libfuse itself shows a hidden file with one link fewer: the parked name does not count.
   if (hidden !== undefined) return attrOf(ov, ov.hidden.get(path)!.writable, hidden, lstatSync(hidden, { bigint: true }));
-  let layer = ov.node(path).layers[0]!;
+  let node = ov.node(path);
+  let layer = node.layers[0]!;
   let st = layer.lstat(path);
   if (!st) {
     // Removed from under us (an upper file deleted outside the mount): forget and look again.
     ov.changed(path);
-    layer = ov.node(path).layers[0]!;
+    node = ov.node(path);
+    layer = node.layers[0]!;
     st = layer.lstat(path) ?? fail('ENOENT', path);
   }
-  const id = identityAt(ov, layer, path, st);
+  const id = identityAt(ov, layer, path, st, node.layers.length > 1);
   ov.sink?.found(path, layer.index, id);
   return withTimes(ov, id, st);
 }
@@ -122,10 +131,12 @@ export function fgetattr(ov: Overlay, path: string | undefined, fd: number): Att
   const hidden = path === undefined ? undefined : parked(ov, path);
   if (hidden !== undefined) return attrOf(ov, ov.hidden.get(path!)!.writable, hidden, st);
   // Only a path that still names this very inode may be asked for its xattrs.
-  const layer = path === undefined ? undefined : ov.find(path)?.layers[0];
+  const node = path === undefined ? undefined : ov.find(path);
+  const layer = node?.layers[0];
   const real = layer?.path(path!);
   const same = real !== undefined && lstatSync(real, { bigint: true, throwIfNoEntry: false })?.ino === st.ino;
-  return attrOf(ov, layer?.writable ?? true, same ? real : undefined, st);
+  const id = identityOf(ov, layer?.writable ?? true, same ? real : undefined, st, same && node!.layers.length > 1);
+  return withTimes(ov, id, st);
 }
 
 function realOwnerAndMode(real: string): StatOverride {

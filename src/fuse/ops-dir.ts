@@ -5,7 +5,7 @@
  */
 import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fail } from './errno.js';
-import { isDirMode, S_IFDIR, splitParent } from './layers.js';
+import { isDirMode, S_IFDIR, splitParent, type Layer } from './layers.js';
 import { isDir } from './node.js';
 import { identityAt, type Identity } from './ops-attr.js';
 import { claimNewName, removeName } from './ops-namespace.js';
@@ -50,10 +50,30 @@ export function readdir(ov: Overlay, path: string): Listing {
         complete = false;
         continue;
       }
-      entries.push({ name: entry.name, layer: entry.layer.index, id: identityAt(ov, entry.layer, child, st) });
+      const merged = st.isDirectory() && isMergedDir(ov, layers, entry.layer, path, entry.name);
+      entries.push({ name: entry.name, layer: entry.layer.index, id: identityAt(ov, entry.layer, child, st, merged) });
     }
     return { entries, complete };
   });
+}
+
+/**
+ * Whether the directory `name` of `dir`, found in `top` (one of dir's layers), merges with a layer
+ * below. Only a directory of that name in the next layer that has the name at all can merge; the
+ * node table then decides (opacity), so most entries cost no more than a lookup in a cached listing.
+ */
+function isMergedDir(ov: Overlay, layers: readonly Layer[], top: Layer, dir: string, name: string): boolean {
+  for (let i = layers.indexOf(top) + 1; i < layers.length; i++) {
+    const listing = layers[i]!.listing(dir);
+    if (!listing) continue;
+    if (listing.whiteouts.has(name)) return false;
+    const type = listing.entries.get(name);
+    if (type === undefined) continue;
+    // 0: the filesystem gave no type; let the node table look.
+    if (type !== 0 && !isDirMode(type)) return false;
+    return (ov.find(childPath(dir, name))?.layers.length ?? 1) > 1;
+  }
+  return false;
 }
 
 const S_ISGID = 0o2000;

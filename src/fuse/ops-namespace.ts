@@ -2,9 +2,10 @@
  * Namespace changes: unlink, rename, link, symlink, readlink, mknod. A name removed from the merged
  * view leaves a whiteout exactly when a lower layer still has it. Renaming a directory that lives in
  * lower layers copies it up whole (opaque) and moves the copy, where fuse-overlayfs answers EXDEV.
+ * renameat2's RENAME_EXCHANGE swaps two names in the upper layer after the same copy-ups.
  */
 import { closeSync, constants as fsc, linkSync, openSync, readlinkSync, renameSync, symlinkSync } from 'node:fs';
-import { mknod as mknodAt } from '../native.js';
+import { constants as native, mknod as mknodAt, renameat2 } from '../native.js';
 import { major, minor } from './binding.js';
 import { copyUp, copyUpTree } from './copyup.js';
 import { fail } from './errno.js';
@@ -82,6 +83,33 @@ export function rename(ov: Overlay, from: string, to: string): void {
   if (srcInLowers) writeWhiteout(ov, from);
   ov.changedTree(from);
   ov.changedTree(to);
+}
+
+/**
+ * renameat2(RENAME_EXCHANGE). Both names are copied up (a directory with lower contents whole and
+ * opaque, as rename does, where the kernel overlay without redirect_dir answers EXDEV), then
+ * swapped by one renameat2 in the upper layer. Both names stay taken, so no whiteout is needed;
+ * origin xattrs travel with the inodes, so each file keeps its inode number under its new name.
+ */
+export function exchange(ov: Overlay, a: string, b: string): void {
+  const upper = ov.writable();
+  const na = ov.node(a);
+  const nb = ov.node(b);
+  if (a === b || sameFile(na, nb, a, b)) return;
+  if (b.startsWith(a + '/') || a.startsWith(b + '/')) fail('EINVAL', b, `cannot exchange ${a} with a name inside it`);
+  for (const [path, node] of [[a, na], [b, nb]] as const) {
+    if (isDir(node) && (node.layers.length > 1 || !node.layers[0]!.writable)) copyUpTree(ov, path);
+    else copyUp(ov, path);
+  }
+  // Moved onto a name the lowers have, a directory must not merge with what they hold there.
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    if (isDir(ov.node(from)) && ov.nodes.resolveInLowers(to) !== undefined && !upper.isOpaque(from)) {
+      markOpaque(ov, upper.path(from));
+    }
+  }
+  renameat2(upper.path(a), upper.path(b), native.RENAME_EXCHANGE);
+  ov.changedTree(a);
+  ov.changedTree(b);
 }
 
 /** rename(2)'s rules for replacing an existing target. */
