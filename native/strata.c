@@ -23,6 +23,7 @@ static const napi_property_descriptor functions[] = {
     FN("fsconfig", js_fsconfig),
     FN("fsmount", js_fsmount),
     FN("moveMount", js_move_mount),
+    FN("listDir", js_list_dir),
 };
 
 #define K(name) {#name, (int64_t)(name)}

@@ -7,7 +7,6 @@
 import type { BigIntStats } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { isDirMode, S_IFDIR, S_IFMT, splitParent, type Layer } from './layers.js';
-import { listedXattr } from './xattr-read.js';
 
 /** Where a copied-up file came from, "dev:ino" of the lower file; user.fuseoverlayfs.* is hidden by every overlay. */
 export const ORIGIN_XATTR = 'user.fuseoverlayfs.origin';
@@ -77,7 +76,7 @@ export class NodeTable {
       const p = layer.probe(path);
       if (p.kind === 'whiteout') return undefined;
       if (p.kind === 'absent') continue;
-      const type = Number(p.stat.mode) & S_IFMT;
+      const type = p.type;
       if (!isDirMode(type)) return { path, layers: [layer], type };
       const stack = [layer];
       if (!layer.isOpaque(path)) {
@@ -85,7 +84,7 @@ export class NodeTable {
           const below = layers[j]!;
           const q = below.probe(path);
           if (q.kind === 'absent') continue;
-          if (q.kind === 'whiteout' || !isDirMode(Number(q.stat.mode))) break;
+          if (q.kind === 'whiteout' || !isDirMode(q.type)) break;
           stack.push(below);
           if (below.isOpaque(path)) break;
         }
@@ -134,14 +133,14 @@ export class NodeTable {
 
   /**
    * The inode number shown for `st`: its origin's if it is an upper file that was copied up.
-   * `real` is where the entry is now, if known, for reading its origin xattr.
+   * `xattr` reads the entry's xattrs where it is now, if known, for its origin.
    */
-  inoOf(upper: boolean, real: string | undefined, st: BigIntStats): number {
+  inoOf(upper: boolean, xattr: ((name: string) => Buffer | undefined) | undefined, st: { dev: bigint; ino: bigint }): number {
     let key = `${st.dev}:${st.ino}`;
     if (upper) {
       let origin = this.#origins.get(key);
-      if (origin === undefined && real !== undefined) {
-        origin = listedXattr(real, ORIGIN_XATTR)?.toString('utf8') ?? '';
+      if (origin === undefined && xattr !== undefined) {
+        origin = xattr(ORIGIN_XATTR)?.toString('utf8') ?? '';
         this.#origins.set(key, origin);
       }
       if (origin) key = origin;
