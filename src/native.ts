@@ -24,6 +24,7 @@ interface Addon {
   moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void;
   utimensat(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, flags: number): void;
   close(fd: number): void;
+  warmDir(path: string): boolean;
   listDir(path: string, dirXattrs: readonly string[], entryXattrs: readonly string[], statAll: boolean): Buffer;
   constants: Record<string, number>;
 }
@@ -265,6 +266,14 @@ export function listDir(
     entries[i] = entry;
   }
   return { xattrs, entries };
+}
+
+/**
+ * Asks for a directory to be read into the page cache by the addon's own threads (readahead for
+ * walks); nothing comes back. False when the queue is full and the request was dropped.
+ */
+export function warmDir(path: string): boolean {
+  return load().warmDir(path);
 }
 
 /** True when the addon is built and loads; for probes that want to skip rather than throw. */

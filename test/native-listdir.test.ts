@@ -2,7 +2,7 @@ import { chmodSync, constants as fsc, lstatSync, mkdirSync, readdirSync, symlink
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { listDir, lsetxattr, mknod, mount, type DirStatEntry } from '../src/native.js';
+import { listDir, lsetxattr, mknod, mount, warmDir, type DirStatEntry } from '../src/native.js';
 import { repoRoot } from './helpers/rootless.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -136,5 +136,17 @@ describe('listDir', () => {
     expect(() => raw.listDir(dir, [], [], 'yes')).toThrow(/statAll/);
     expect(() => raw.listDir(dir, Array.from({ length: 9 }, (_, i) => `user.${i}`), [], false)).toThrow(RangeError);
     expect(() => raw.listDir(`${dir}\0x`, [], [], false)).toThrow();
+  });
+});
+
+describe('warmDir', () => {
+  it('queues directories to be read on its own threads, missing ones included, and checks its argument', () => {
+    const dir = layerDir();
+    expect(warmDir(dir)).toBe(true);
+    expect(warmDir(join(dir, 'missing'))).toBe(true);
+    expect(warmDir(join(dir, 'file'))).toBe(true);
+    expect(() => (raw as unknown as { warmDir: (p: unknown) => boolean }).warmDir(42)).toThrow(TypeError);
+    // The directory is untouched and still lists the same.
+    expect(listDir(dir).entries.length).toBe(readdirSync(dir).length);
   });
 });
