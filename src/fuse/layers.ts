@@ -141,6 +141,16 @@ export class Layer {
     return { entries, whiteouts, opaque };
   }
 
+  /**
+   * rel's entry as its parent's cached listing of this lower layer read it, without a syscall;
+   * undefined for the upper layer, the root, or a listing not in the cache.
+   */
+  cachedEntry(rel: string): DirStatEntry | undefined {
+    if (!this.#listings || rel === '/') return undefined;
+    const [parent, name] = splitParent(rel);
+    return this.#listings.get(parent)?.entries.get(name);
+  }
+
   /** Whether rel is a directory here that hides everything below it. */
   isOpaque(rel: string): boolean {
     if (this.#listings) return this.listing(rel)?.opaque ?? false;
