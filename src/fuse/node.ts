@@ -23,6 +23,7 @@ export function isDir(node: Node): boolean {
   return node.type === S_IFDIR;
 }
 
+const MAX_SAFE_INO = BigInt(Number.MAX_SAFE_INTEGER);
 /** Handed-out inode numbers start here when layers span filesystems and real numbers could collide. */
 const FIRST_ALLOCATED_INO = 2;
 /** With one filesystem, the odd foreign origin gets a number far above any real inode. */
@@ -37,6 +38,8 @@ export class NodeTable {
   readonly #allocated = new Map<string, number>();
   #nextIno: number;
   readonly #sameDev: string | undefined;
+  /** The layers' one filesystem, or -1 (no device) when they span several. */
+  readonly #dev: bigint;
 
   constructor(
     /** Every layer, top first (the upper one first when there is one). */
@@ -46,6 +49,7 @@ export class NodeTable {
     this.#paths = new LRUCache({ max: cacheSize });
     const dev = layers[0]!.dev;
     this.#sameDev = layers.every((l) => l.dev === dev) ? `${dev}:` : undefined;
+    this.#dev = this.#sameDev !== undefined ? dev : -1n;
     this.#nextIno = this.#sameDev ? FIRST_FOREIGN_INO : FIRST_ALLOCATED_INO;
   }
 
@@ -136,6 +140,8 @@ export class NodeTable {
    * `xattr` reads the entry's xattrs where it is now, if known, for its origin.
    */
   inoOf(upper: boolean, xattr: ((name: string) => Buffer | undefined) | undefined, st: { dev: bigint; ino: bigint }): number {
+    // The common case, a lower entry on the layers' one filesystem, without building a key.
+    if (!upper && st.dev === this.#dev && st.ino <= MAX_SAFE_INO) return Number(st.ino);
     let key = `${st.dev}:${st.ino}`;
     if (upper) {
       let origin = this.#origins.get(key);

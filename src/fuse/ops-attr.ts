@@ -94,8 +94,11 @@ export function identityAt(ov: Overlay, layer: Layer, rel: string, st: BigIntSta
  * all readdir and the C cache take from it (the C side lstat()s for the rest).
  */
 export function identityOfEntry(ov: Overlay, layer: Layer, entry: DirStatEntry): Identity {
-  return identityOf(ov, layer.writable, undefined, entry, (name) => entry.xattrs?.get(name));
+  const xattrs = entry.xattrs;
+  return identityOf(ov, layer.writable, undefined, entry, xattrs === undefined ? noXattrs : (name) => xattrs.get(name));
 }
+
+const noXattrs: XattrLookup = () => undefined;
 
 /** Turns a real stat into what the mount shows; see identityOf. */
 export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Attr {

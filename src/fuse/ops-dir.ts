@@ -38,7 +38,7 @@ export function readdir(ov: Overlay, path: string): Listing {
   return ov.derived(path, () => {
     const entries: DirEntry[] = [];
     const complete = true;
-    const merged = ov.prefetch.timed(() => ov.merged(path));
+    const merged = ov.merged(path);
     // A walk lists the subdirectories next: have their layers read ahead (on a cold cache).
     const layers = ov.dirNode(path).layers;
     for (const entry of merged) if (isDirMode(entry.type)) ov.prefetch.warm(layers, childPath(path, entry.name));

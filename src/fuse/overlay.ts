@@ -112,7 +112,7 @@ export class Overlay {
     for (const dir of config.lowerdirs) dirs.push([dir, 'lowerdir', false]);
     const layers = dirs.map(([dir, what, writable], i) => {
       const { real, dev } = openDir(dir, what);
-      return new Layer(real, i, writable, dev, identityXattrs(config, writable));
+      return new Layer(real, i, writable, dev, identityXattrs(config, writable), (ms) => this.prefetch.observe(ms));
     });
     this.layers = layers;
     this.upper = layers[0]!.writable ? layers[0] : undefined;

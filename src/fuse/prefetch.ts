@@ -8,9 +8,11 @@
 import { warmDir } from '../native.js';
 import type { Layer } from './layers.js';
 
-/** A listing slower than this read the disk: the walk is on a cold cache. */
-const COLD_LISTING_MS = 1;
-/** Directories warmed after a cold listing, unless another one extends it. */
+/** A directory read slower than this waited for the disk (a cached one takes tens of µs). */
+const COLD_READ_MS = 0.5;
+/** Slow reads in a row that mean a cold cache rather than a thread preempted once. */
+const COLD_STREAK = 2;
+/** Directories warmed after a cold read, unless another one extends it. */
 const WARM_BUDGET = 256;
 
 /**
@@ -19,13 +21,12 @@ const WARM_BUDGET = 256;
  */
 export class DirPrefetch {
   #budget = 0;
+  #slow = 0;
 
-  /** Runs read, a listing of the layers, and notes whether it had to wait for the disk. */
-  timed<T>(read: () => T): T {
-    const start = performance.now();
-    const result = read();
-    if (performance.now() - start > COLD_LISTING_MS) this.#budget = WARM_BUDGET;
-    return result;
+  /** Told how long each native directory read took (Layer.readListing). */
+  observe(ms: number): void {
+    this.#slow = ms > COLD_READ_MS ? this.#slow + 1 : 0;
+    if (this.#slow >= COLD_STREAK) this.#budget = WARM_BUDGET;
   }
 
   /** Warms path's listing in each of layers (those holding its parent) while the cache is cold. */
