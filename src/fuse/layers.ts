@@ -155,6 +155,16 @@ export class Layer {
     return this.#listings.get(parent)?.entries.get(name);
   }
 
+  /** False when this lower layer's cached listing of rel's parent shows no directory rel. */
+  mayHoldDir(rel: string): boolean {
+    if (!this.#listings || rel === '/') return true;
+    const [parent, name] = splitParent(rel);
+    const listing = this.#listings.get(parent);
+    if (!listing) return true;
+    const entry = listing.entries.get(name);
+    return entry !== undefined && isDirMode(entry.mode);
+  }
+
   /** Whether rel is a directory here that hides everything below it. */
   isOpaque(rel: string): boolean {
     if (this.#listings) return this.listing(rel)?.opaque ?? false;

@@ -33,6 +33,6 @@ export class DirPrefetch {
   warm(layers: readonly Layer[], path: string): void {
     if (this.#budget <= 0) return;
     this.#budget--;
-    for (const layer of layers) if (!warmDir(layer.path(path))) return;
+    for (const layer of layers) if (layer.mayHoldDir(path) && !warmDir(layer.path(path))) return;
   }
 }
