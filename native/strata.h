@@ -44,7 +44,7 @@ napi_value make_int(call_t *c, int64_t value);
  * syscall, path and dest properties. path, dest and detail may be NULL. */
 void throw_errno(call_t *c, int err, const char *syscall, const char *path, const char *dest, const char *detail);
 
-/* The exported functions, one per syscall (files.c, xattr.c, mount.c). */
+/* The exported functions, one per syscall (files.c, xattr.c, mount.c), listDir (dirstat.c) and warmDir (warm.c). */
 napi_value js_mknod(napi_env env, napi_callback_info info);
 napi_value js_renameat2(napi_env env, napi_callback_info info);
 napi_value js_utimensat(napi_env env, napi_callback_info info);
@@ -59,5 +59,7 @@ napi_value js_fsopen(napi_env env, napi_callback_info info);
 napi_value js_fsconfig(napi_env env, napi_callback_info info);
 napi_value js_fsmount(napi_env env, napi_callback_info info);
 napi_value js_move_mount(napi_env env, napi_callback_info info);
+napi_value js_list_dir(napi_env env, napi_callback_info info);
+napi_value js_warm_dir(napi_env env, napi_callback_info info);
 
 #endif

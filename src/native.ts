@@ -24,6 +24,8 @@ interface Addon {
   moveMount(fromDfd: number, fromPath: string, toDfd: number, toPath: string, flags: number): void;
   utimensat(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number, flags: number): void;
   close(fd: number): void;
+  warmDir(path: string): boolean;
+  listDir(path: string, dirXattrs: readonly string[], entryXattrs: readonly string[], statAll: boolean): Buffer;
   constants: Record<string, number>;
 }
 
@@ -173,6 +175,105 @@ export function utimensat(
 /** The filesystem magic (statfs f_type) of the filesystem holding `path`; Node's statfs has it. */
 export function fsMagic(path: string): number {
   return statfsSync(path).type;
+}
+
+/**
+ * One entry of listDir: its name, lstat fields, and the asked-for xattrs it has. Without `full`,
+ * only the type bits of mode, ino (d_ino) and dev (the directory's) are known; the rest is 0.
+ */
+export interface DirStatEntry {
+  name: string;
+  /** The entry was lstat()ed: every field is real. */
+  full: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  rdev: number;
+  dev: bigint;
+  ino: bigint;
+  /** Values of the entryXattrs the entry has; undefined when it has none of them. */
+  xattrs: Map<string, Buffer> | undefined;
+}
+
+export interface DirStat {
+  /** Values of the dirXattrs the directory has; undefined when it has none of them. */
+  xattrs: Map<string, Buffer> | undefined;
+  /** Every entry but `.` and `..`, in readdir order; one removed while listed is left out. */
+  entries: DirStatEntry[];
+}
+
+/** Most xattr names listDir reads, per side. */
+export const LIST_DIR_MAX_XATTRS = 8;
+
+/**
+ * Reads an xattr block of listDir's buffer at `at`: `u8 count`, then per value
+ * `u8 index into names, u32 length, bytes`. Returns the values and the offset after the block.
+ */
+function readXattrs(buf: Buffer, at: number, names: readonly string[]): [Map<string, Buffer> | undefined, number] {
+  const count = buf[at++]!;
+  if (count === 0) return [undefined, at];
+  const values = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const name = names[buf[at]!]!;
+    const len = buf.readUInt32LE(at + 1);
+    values.set(name, Buffer.from(buf.subarray(at + 5, at + 5 + len)));
+    at += 5 + len;
+  }
+  return [values, at];
+}
+
+/**
+ * A directory's entries with the values of the xattrs named in `entryXattrs` each entry has and
+ * those of `dirXattrs` on the directory itself: one call instead of readdirSync, lstatSync per
+ * entry and the xattr reads. Entries are lstat()ed (never followed) with `statAll`, and otherwise
+ * only where d_type cannot tell the type or a character device may be a 0/0 whiteout: the others
+ * cost no syscall. A symlink is not followed to a directory (ELOOP or ENOTDIR). Errors name the
+ * path (an entry's, when stating or reading its xattrs failed).
+ *
+ * The buffer: dir xattr block, `u32 count`, then per entry `u16 name length, name (UTF-8),
+ * u8 flags (1: full lstat), u32 mode, uid, gid, nlink, u64 rdev, dev, ino`, entry xattr block
+ * (see readXattrs).
+ */
+export function listDir(
+  path: string,
+  dirXattrs: readonly string[] = [],
+  entryXattrs: readonly string[] = [],
+  statAll = false,
+): DirStat {
+  const buf = load().listDir(path, dirXattrs, entryXattrs, statAll);
+  let [xattrs, at] = readXattrs(buf, 0, dirXattrs);
+  const count = buf.readUInt32LE(at);
+  at += 4;
+  const entries: DirStatEntry[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const nameLen = buf.readUInt16LE(at);
+    const name = buf.toString('utf8', at + 2, at + 2 + nameLen);
+    at += 3 + nameLen;
+    const entry: DirStatEntry = {
+      name,
+      full: buf[at - 1] === 1,
+      mode: buf.readUInt32LE(at),
+      uid: buf.readUInt32LE(at + 4),
+      gid: buf.readUInt32LE(at + 8),
+      nlink: buf.readUInt32LE(at + 12),
+      rdev: Number(buf.readBigUInt64LE(at + 16)),
+      dev: buf.readBigUInt64LE(at + 24),
+      ino: buf.readBigUInt64LE(at + 32),
+      xattrs: undefined,
+    };
+    [entry.xattrs, at] = readXattrs(buf, at + 40, entryXattrs);
+    entries[i] = entry;
+  }
+  return { xattrs, entries };
+}
+
+/**
+ * Asks for a directory to be read into the page cache by the addon's own threads (readahead for
+ * walks); nothing comes back. False when the queue is full and the request was dropped.
+ */
+export function warmDir(path: string): boolean {
+  return load().warmDir(path);
 }
 
 /** True when the addon is built and loads; for probes that want to skip rather than throw. */

@@ -53,8 +53,8 @@ function kernelHasLowerdirPlus(): boolean {
 describe('addon exports', () => {
   it('exports exactly the functions of the Addon interface plus constants', () => {
     expect(Object.keys(raw).sort()).toEqual([
-      'close', 'constants', 'fsconfig', 'fsmount', 'fsopen', 'lgetxattr', 'llistxattr', 'lremovexattr',
-      'lsetxattr', 'mknod', 'mount', 'moveMount', 'renameat2', 'umount2', 'utimensat',
+      'close', 'constants', 'fsconfig', 'fsmount', 'fsopen', 'lgetxattr', 'listDir', 'llistxattr', 'lremovexattr',
+      'lsetxattr', 'mknod', 'mount', 'moveMount', 'renameat2', 'umount2', 'utimensat', 'warmDir',
     ]);
     expect(raw.constants).toMatchObject({ AT_FDCWD: -100, RENAME_WHITEOUT: 4, MNT_DETACH: 2, MS_BIND: 4096 });
     expect(Object.isFrozen(raw.constants)).toBe(true);

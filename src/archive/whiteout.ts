@@ -75,7 +75,7 @@ export function isWhiteoutDevice(stat: DeviceStat): boolean {
 }
 
 /** True when an opaque xattr holds exactly `y` (overlayfs also writes `x`, which is not opaque). */
-function opaqueValue(value: Buffer | undefined): boolean {
+export function opaqueValue(value: Buffer | undefined): boolean {
   return value !== undefined && value.length === 1 && value[0] === 0x79;
 }
 

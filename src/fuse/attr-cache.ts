@@ -12,7 +12,7 @@
 import type { CacheRecord } from './binding.js';
 import { isHiddenName } from './hidden.js';
 import { isDirMode, splitParent } from './layers.js';
-import { identityAt, type Identity } from './ops-attr.js';
+import { identityAt, identityOfEntry, type Identity } from './ops-attr.js';
 import type { DirEntry } from './ops-dir.js';
 import type { Overlay, OverlaySink } from './overlay.js';
 
@@ -123,6 +123,9 @@ export class AttrCache implements OverlaySink {
     const node = this.ov.find(path);
     if (!node) return 'absent';
     const layer = node.layers[0]!;
+    // A lower entry never changes: its parent's cached listing knows it.
+    const known = layer.cachedEntry(path);
+    if (known) return this.#put(path, layer.index, identityOfEntry(this.ov, layer, known));
     const st = layer.lstat(path);
     if (!st) return 'unknown';
     return this.#put(path, layer.index, identityAt(this.ov, layer, path, st, node.layers.length > 1));

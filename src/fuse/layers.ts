@@ -1,43 +1,37 @@
 /**
  * One layer of the overlay and the rules for reading it: is a name there, whited out, or absent;
  * is a directory opaque. Lower layers never change while mounted (they are committed layers), so
- * their directory listings are cached and a lookup becomes a set test instead of two lstat calls.
- * The upper layer changes under us and is always asked directly.
+ * their directory listings are cached and a lookup becomes a map lookup instead of two lstat calls.
+ * The upper layer changes under us and is always asked directly. A directory is read with one
+ * native call (listDir): names, types and inode numbers from getdents, an lstat only where the
+ * type cannot tell (whiteout devices), and the xattrs the overlay needs read in the same call.
  */
-import { lstatSync, readdirSync, type BigIntStats, type Dirent } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { hasCode } from '../errors.js';
-import { OPAQUE_XATTRS, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, isWhiteoutDevice, whitedOutName } from '../archive/whiteout.js';
-import { lgetxattrOptional } from '../native.js';
+import { OPAQUE_XATTRS, WHITEOUT_OPAQUE, WHITEOUT_PREFIX, isWhiteoutDevice, opaqueValue, whitedOutName } from '../archive/whiteout.js';
+import { lgetxattrOptional, listDir, type DirStatEntry } from '../native.js';
 import { xattrNames } from './xattr-read.js';
 
-/** What a layer holds at a path. */
+/** What a layer holds at a path; an entry's S_IFMT bits. */
 export type Presence =
-  | { kind: 'entry'; stat: BigIntStats }
+  | { kind: 'entry'; type: number }
   | { kind: 'whiteout' }
   | { kind: 'absent' };
 
 const ABSENT: Presence = { kind: 'absent' };
 const WHITEOUT: Presence = { kind: 'whiteout' };
 
-/** A lower directory as read once: its visible names, the names it whites out, and opacity. */
+/**
+ * A directory of a layer as read once: its visible entries, the names it whites out, and opacity.
+ * An entry's stat is partial (see DirStatEntry.full): type, inode number, device, and the values of
+ * the layer's `entryXattrs` it has.
+ */
 export interface DirListing {
-  /** Visible names and their dirent type (internal `.wh.` names excluded). */
-  entries: Map<string, number>;
+  /** Visible entries by name (internal `.wh.` names excluded). */
+  entries: Map<string, DirStatEntry>;
   whiteouts: Set<string>;
   opaque: boolean;
-}
-
-/** Dirent kinds as S_IFMT bits, so listings can feed readdir's d_type without a stat. */
-export function direntMode(d: Dirent): number {
-  if (d.isFile()) return 0o100000;
-  if (d.isDirectory()) return 0o040000;
-  if (d.isSymbolicLink()) return 0o120000;
-  if (d.isCharacterDevice()) return 0o020000;
-  if (d.isBlockDevice()) return 0o060000;
-  if (d.isFIFO()) return 0o010000;
-  if (d.isSocket()) return 0o140000;
-  return 0;
 }
 
 const S_IFMT = 0o170000;
@@ -62,10 +56,7 @@ function splitParent(rel: string): [string, string] {
 /** Whether a directory carries an opaque xattr (any of the three names); see xattr-read.ts for why listed. */
 function hasOpaqueXattr(dir: string): boolean {
   for (const name of xattrNames(dir)) {
-    if (!OPAQUE_XATTRS.includes(name)) continue;
-    const v = lgetxattrOptional(dir, name);
-    // Exactly "y", as archive/whiteout.ts reads it (overlayfs also writes "x", which is not opaque).
-    if (v !== undefined && v.length === 1 && v[0] === 0x79) return true;
+    if (OPAQUE_XATTRS.includes(name) && opaqueValue(lgetxattrOptional(dir, name))) return true;
   }
   return false;
 }
@@ -84,6 +75,10 @@ export class Layer {
     readonly index: number,
     readonly writable: boolean,
     readonly dev: bigint,
+    /** Xattrs read with each entry of a listing (DirStatEntry.xattrs): those identityOf needs. */
+    readonly entryXattrs: readonly string[] = [],
+    /** Told how long each directory read took (prefetch.ts reads ahead when they wait for the disk). */
+    private readonly onRead: (ms: number) => void = () => {},
     listingCacheSize = 1024,
   ) {
     this.#listings = writable ? undefined : new LRUCache({ max: listingCacheSize });
@@ -116,38 +111,58 @@ export class Layer {
 
   /** Reads a directory of this layer, sorting names into visible entries and whiteouts. */
   readListing(rel: string): DirListing | undefined {
-    const dir = this.path(rel);
-    let dirents: Dirent[];
+    let dir;
+    const start = performance.now();
     try {
-      dirents = readdirSync(dir, { withFileTypes: true });
+      dir = listDir(this.path(rel), OPAQUE_XATTRS, this.entryXattrs);
+      this.onRead(performance.now() - start);
     } catch (err) {
-      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR')) return undefined;
+      if (hasCode(err, 'ENOENT') || hasCode(err, 'ENOTDIR') || hasCode(err, 'ELOOP')) return undefined;
       throw err;
     }
-    const entries = new Map<string, number>();
+    const entries = new Map<string, DirStatEntry>();
     const whiteouts = new Set<string>();
-    let marker = false;
-    for (const d of dirents) {
-      const name = d.name;
+    let opaque = false;
+    for (const e of dir.entries) {
+      const name = e.name;
       // Every `.wh.` name is the overlay's: a deletion, the opaque marker or other AUFS metadata.
       if (name.startsWith(WHITEOUT_PREFIX)) {
-        if (name === WHITEOUT_OPAQUE) marker = true;
+        if (name === WHITEOUT_OPAQUE) opaque = true;
         const target = whitedOutName(name);
         if (target) whiteouts.add(target);
         continue;
       }
-      if (d.isCharacterDevice()) {
-        const st = lstatSync(`${dir}/${name}`, { bigint: true });
-        if (isWhiteoutDevice(st)) {
-          whiteouts.add(name);
-          continue;
-        }
+      // listDir lstat()s every character device, so a 0/0 one is known here.
+      if (e.full && isWhiteoutDevice(e)) {
+        whiteouts.add(name);
+        continue;
       }
-      entries.set(name, direntMode(d));
+      entries.set(name, e);
     }
     // A real entry beats a `.wh.` file for the same name in the same layer: it hides lower layers only.
     for (const name of entries.keys()) whiteouts.delete(name);
-    return { entries, whiteouts, opaque: marker || hasOpaqueXattr(dir) };
+    if (dir.xattrs) for (const v of dir.xattrs.values()) if (opaqueValue(v)) opaque = true;
+    return { entries, whiteouts, opaque };
+  }
+
+  /**
+   * rel's entry as its parent's cached listing of this lower layer read it, without a syscall;
+   * undefined for the upper layer, the root, or a listing not in the cache.
+   */
+  cachedEntry(rel: string): DirStatEntry | undefined {
+    if (!this.#listings || rel === '/') return undefined;
+    const [parent, name] = splitParent(rel);
+    return this.#listings.get(parent)?.entries.get(name);
+  }
+
+  /** False when this lower layer's cached listing of rel's parent shows no directory rel. */
+  mayHoldDir(rel: string): boolean {
+    if (!this.#listings || rel === '/') return true;
+    const [parent, name] = splitParent(rel);
+    const listing = this.#listings.get(parent);
+    if (!listing) return true;
+    const entry = listing.entries.get(name);
+    return entry !== undefined && isDirMode(entry.mode);
   }
 
   /** Whether rel is a directory here that hides everything below it. */
@@ -160,20 +175,19 @@ export class Layer {
   probe(rel: string): Presence {
     if (rel === '/') {
       const st = this.lstat('/');
-      return st ? { kind: 'entry', stat: st } : ABSENT;
+      return st ? { kind: 'entry', type: Number(st.mode) & S_IFMT } : ABSENT;
     }
     if (this.#listings) {
+      // A lower layer never changes: its cached listing answers without a syscall.
       const [parent, name] = splitParent(rel);
       const listing = this.listing(parent);
       if (!listing) return ABSENT;
-      if (listing.entries.has(name)) {
-        const st = this.lstat(rel);
-        return st ? { kind: 'entry', stat: st } : ABSENT;
-      }
+      const entry = listing.entries.get(name);
+      if (entry) return { kind: 'entry', type: entry.mode & S_IFMT };
       return listing.whiteouts.has(name) ? WHITEOUT : ABSENT;
     }
     const st = this.lstat(rel);
-    if (st) return isWhiteoutDevice(st) ? WHITEOUT : { kind: 'entry', stat: st };
+    if (st) return isWhiteoutDevice(st) ? WHITEOUT : { kind: 'entry', type: Number(st.mode) & S_IFMT };
     return this.hasWhiteoutFile(rel) ? WHITEOUT : ABSENT;
   }
 

@@ -7,7 +7,6 @@
 import type { BigIntStats } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { isDirMode, S_IFDIR, S_IFMT, splitParent, type Layer } from './layers.js';
-import { listedXattr } from './xattr-read.js';
 
 /** Where a copied-up file came from, "dev:ino" of the lower file; user.fuseoverlayfs.* is hidden by every overlay. */
 export const ORIGIN_XATTR = 'user.fuseoverlayfs.origin';
@@ -24,6 +23,7 @@ export function isDir(node: Node): boolean {
   return node.type === S_IFDIR;
 }
 
+const MAX_SAFE_INO = BigInt(Number.MAX_SAFE_INTEGER);
 /** Handed-out inode numbers start here when layers span filesystems and real numbers could collide. */
 const FIRST_ALLOCATED_INO = 2;
 /** With one filesystem, the odd foreign origin gets a number far above any real inode. */
@@ -38,6 +38,8 @@ export class NodeTable {
   readonly #allocated = new Map<string, number>();
   #nextIno: number;
   readonly #sameDev: string | undefined;
+  /** The layers' one filesystem, or -1 (no device) when they span several. */
+  readonly #dev: bigint;
 
   constructor(
     /** Every layer, top first (the upper one first when there is one). */
@@ -47,6 +49,7 @@ export class NodeTable {
     this.#paths = new LRUCache({ max: cacheSize });
     const dev = layers[0]!.dev;
     this.#sameDev = layers.every((l) => l.dev === dev) ? `${dev}:` : undefined;
+    this.#dev = this.#sameDev !== undefined ? dev : -1n;
     this.#nextIno = this.#sameDev ? FIRST_FOREIGN_INO : FIRST_ALLOCATED_INO;
   }
 
@@ -77,7 +80,7 @@ export class NodeTable {
       const p = layer.probe(path);
       if (p.kind === 'whiteout') return undefined;
       if (p.kind === 'absent') continue;
-      const type = Number(p.stat.mode) & S_IFMT;
+      const type = p.type;
       if (!isDirMode(type)) return { path, layers: [layer], type };
       const stack = [layer];
       if (!layer.isOpaque(path)) {
@@ -85,7 +88,7 @@ export class NodeTable {
           const below = layers[j]!;
           const q = below.probe(path);
           if (q.kind === 'absent') continue;
-          if (q.kind === 'whiteout' || !isDirMode(Number(q.stat.mode))) break;
+          if (q.kind === 'whiteout' || !isDirMode(q.type)) break;
           stack.push(below);
           if (below.isOpaque(path)) break;
         }
@@ -134,14 +137,16 @@ export class NodeTable {
 
   /**
    * The inode number shown for `st`: its origin's if it is an upper file that was copied up.
-   * `real` is where the entry is now, if known, for reading its origin xattr.
+   * `xattr` reads the entry's xattrs where it is now, if known, for its origin.
    */
-  inoOf(upper: boolean, real: string | undefined, st: BigIntStats): number {
+  inoOf(upper: boolean, xattr: ((name: string) => Buffer | undefined) | undefined, st: { dev: bigint; ino: bigint }): number {
+    // The common case, a lower entry on the layers' one filesystem, without building a key.
+    if (!upper && st.dev === this.#dev && st.ino <= MAX_SAFE_INO) return Number(st.ino);
     let key = `${st.dev}:${st.ino}`;
     if (upper) {
       let origin = this.#origins.get(key);
-      if (origin === undefined && real !== undefined) {
-        origin = listedXattr(real, ORIGIN_XATTR)?.toString('utf8') ?? '';
+      if (origin === undefined && xattr !== undefined) {
+        origin = xattr(ORIGIN_XATTR)?.toString('utf8') ?? '';
         this.#origins.set(key, origin);
       }
       if (origin) key = origin;

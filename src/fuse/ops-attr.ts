@@ -4,7 +4,7 @@
  * truncate copy up first and change the upper copy.
  */
 import { chmodSync, fstatSync, ftruncateSync, lchownSync, lstatSync, truncateSync, type BigIntStats } from 'node:fs';
-import { lsetxattr, utimensat } from '../native.js';
+import { lsetxattr, utimensat, type DirStatEntry } from '../native.js';
 import { ID_UNCHANGED, nsToTimespec, type Timespec } from './binding.js';
 import { after, copyUpFor } from './copyup.js';
 import { fail } from './errno.js';
@@ -30,12 +30,24 @@ export interface Attr {
   ctime: Timespec;
 }
 
+/** Reads one xattr of an entry: undefined when it has none by that name. */
+export type XattrLookup = (name: string) => Buffer | undefined;
+
 /** The override xattr of a file, when xattr_permissions is on and the file has one. */
-function readOverride(ov: Overlay, real: string): StatOverride | undefined {
+function readOverride(ov: Overlay, xattr: XattrLookup): StatOverride | undefined {
   const mode = ov.config.xattrPermissions;
   if (mode === 0) return undefined;
-  const v = listedXattr(real, OVERRIDE_XATTRS[mode]);
+  const v = xattr(OVERRIDE_XATTRS[mode]);
   return v === undefined ? undefined : parseOverride(v);
+}
+
+/** The stat fields identity needs: a BigIntStats, or a listing's DirStatEntry (type bits suffice). */
+export interface IdStat {
+  mode: number | bigint;
+  uid: number | bigint;
+  gid: number | bigint;
+  dev: bigint;
+  ino: bigint;
 }
 
 /** Who an entry is: what the mount shows as its type, mode, owner and inode number. */
@@ -58,11 +70,19 @@ export interface Identity {
  * layer (and may have an origin); `real` is its path if known (for the origin and override xattrs);
  * `merged` whether it is a directory with entries from several layers.
  */
-export function identityOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats, merged = false): Identity {
+export function identityOf(
+  ov: Overlay,
+  upper: boolean,
+  real: string | undefined,
+  st: IdStat,
+  merged = false,
+  known?: XattrLookup,
+): Identity {
+  const xattr = known ?? (real === undefined ? undefined : (name: string) => listedXattr(real, name));
   let mode = Number(st.mode);
   let uid = Number(st.uid);
   let gid = Number(st.gid);
-  const override = real === undefined ? undefined : readOverride(ov, real);
+  const override = xattr === undefined ? undefined : readOverride(ov, xattr);
   if (override) {
     uid = override.uid;
     gid = override.gid;
@@ -72,7 +92,7 @@ export function identityOf(ov: Overlay, upper: boolean, real: string | undefined
     mode,
     uid: ov.ids.uid.toShown(uid),
     gid: ov.ids.gid.toShown(gid),
-    ino: ov.nodes.inoOf(upper, real, st),
+    ino: ov.nodes.inoOf(upper, xattr, st),
     overridden: override !== undefined,
     merged: merged && (mode & S_IFMT) === S_IFDIR,
   };
@@ -81,6 +101,18 @@ export function identityOf(ov: Overlay, upper: boolean, real: string | undefined
 export function identityAt(ov: Overlay, layer: Layer, rel: string, st: BigIntStats, merged = false): Identity {
   return identityOf(ov, layer.writable, layer.path(rel), st, merged);
 }
+
+/**
+ * The identity of an entry as a listing of `layer` read it: no syscall, since the listing read the
+ * layer's identity xattrs with it (Layer.entryXattrs, set by the Overlay). Without an override the mode holds the type bits only, which is
+ * all readdir and the C cache take from it (the C side lstat()s for the rest).
+ */
+export function identityOfEntry(ov: Overlay, layer: Layer, entry: DirStatEntry, merged = false): Identity {
+  const xattrs = entry.xattrs;
+  return identityOf(ov, layer.writable, undefined, entry, merged, xattrs === undefined ? noXattrs : (name) => xattrs.get(name));
+}
+
+const noXattrs: XattrLookup = () => undefined;
 
 /** Turns a real stat into what the mount shows; see identityOf. */
 export function attrOf(ov: Overlay, upper: boolean, real: string | undefined, st: BigIntStats): Attr {
@@ -147,7 +179,7 @@ function realOwnerAndMode(real: string): StatOverride {
 /** Writes the xattr_permissions override, starting from the current one or the real stat. */
 function updateOverride(ov: Overlay, real: string, change: (o: StatOverride) => void): void {
   const mode = ov.config.xattrPermissions as 1 | 2;
-  const o = readOverride(ov, real) ?? realOwnerAndMode(real);
+  const o = readOverride(ov, (name) => listedXattr(real, name)) ?? realOwnerAndMode(real);
   change(o);
   lsetxattr(real, OVERRIDE_XATTRS[mode], formatOverride(o));
 }

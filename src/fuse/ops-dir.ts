@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fail } from './errno.js';
 import { isDirMode, S_IFDIR, splitParent, type Layer } from './layers.js';
 import { isDir } from './node.js';
-import { identityAt, type Identity } from './ops-attr.js';
+import { identityOfEntry, type Identity } from './ops-attr.js';
 import { claimNewName, removeName } from './ops-namespace.js';
 import type { Caller, Overlay } from './overlay.js';
 import { clearWhiteout, markOpaque, ownNew } from './upper.js';
@@ -22,7 +22,7 @@ export interface DirEntry {
 
 export interface Listing {
   entries: DirEntry[];
-  /** False when an entry vanished between listing and stat (changed outside the mount). */
+  /** False when entries may be missing; listings are read whole today, so always true. */
   complete: boolean;
 }
 
@@ -37,21 +37,15 @@ function childPath(dir: string, name: string): string {
 export function readdir(ov: Overlay, path: string): Listing {
   return ov.derived(path, () => {
     const entries: DirEntry[] = [];
-    let complete = true;
+    const complete = true;
     const merged = ov.merged(path);
-    // A walk lists the subdirectories next: have their layers read ahead.
+    // A walk lists the subdirectories next: have their layers read ahead (on a cold cache).
     const layers = ov.dirNode(path).layers;
     for (const entry of merged) if (isDirMode(entry.type)) ov.prefetch.warm(layers, childPath(path, entry.name));
+    // The listing's own entries: inode number, type and identity xattrs, read in one call per layer.
     for (const entry of merged) {
-      const child = childPath(path, entry.name);
-      const st = entry.layer.lstat(child);
-      // Gone since the listing was cached (changed outside the mount): skip rather than fail the listing.
-      if (!st) {
-        complete = false;
-        continue;
-      }
-      const merged = st.isDirectory() && isMergedDir(ov, layers, entry.layer, path, entry.name);
-      entries.push({ name: entry.name, layer: entry.layer.index, id: identityAt(ov, entry.layer, child, st, merged) });
+      const merged = isDirMode(entry.type) && isMergedDir(ov, layers, entry.layer, path, entry.name);
+      entries.push({ name: entry.name, layer: entry.layer.index, id: identityOfEntry(ov, entry.layer, entry.stat, merged) });
     }
     return { entries, complete };
   });
@@ -67,10 +61,9 @@ function isMergedDir(ov: Overlay, layers: readonly Layer[], top: Layer, dir: str
     const listing = layers[i]!.listing(dir);
     if (!listing) continue;
     if (listing.whiteouts.has(name)) return false;
-    const type = listing.entries.get(name);
-    if (type === undefined) continue;
-    // 0: the filesystem gave no type; let the node table look.
-    if (type !== 0 && !isDirMode(type)) return false;
+    const entry = listing.entries.get(name);
+    if (entry === undefined) continue;
+    if (!isDirMode(entry.mode)) return false;
     return (ov.find(childPath(dir, name))?.layers.length ?? 1) > 1;
   }
   return false;

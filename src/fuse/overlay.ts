@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { WHITEOUT_PREFIX } from '../archive/whiteout.js';
 import { ErrInvalidOption } from '../errors.js';
+import type { DirStatEntry } from '../native.js';
 import { fail } from './errno.js';
 import type { ParkedFile } from './hidden.js';
-import { isDirMode, Layer, splitParent } from './layers.js';
+import { isDirMode, Layer, S_IFMT, splitParent } from './layers.js';
 import { mappersFor, type Mappers } from './mapping.js';
 import { DirPrefetch } from './prefetch.js';
-import { isDir, NodeTable, type Node } from './node.js';
+import { isDir, NodeTable, ORIGIN_XATTR, type Node } from './node.js';
 import type { Identity } from './ops-attr.js';
+import { OVERRIDE_XATTRS } from './xattr-names.js';
 import type { DirEntry } from './ops-dir.js';
 import type { OverlayConfig } from './options.js';
 
@@ -31,6 +33,16 @@ export interface MergedEntry {
   layer: Layer;
   /** S_IFMT bits from the directory entry. */
   type: number;
+  /** The entry as the layer's listing read it (partial stat and identity xattrs). */
+  stat: DirStatEntry;
+}
+
+/** The xattrs identityOf (ops-attr.ts) reads, so a layer's listings read them with each entry. */
+function identityXattrs(config: OverlayConfig, writable: boolean): string[] {
+  const names: string[] = [];
+  if (writable) names.push(ORIGIN_XATTR);
+  if (config.xattrPermissions !== 0) names.push(OVERRIDE_XATTRS[config.xattrPermissions]);
+  return names;
 }
 
 /** Our own subdirectory of workdir, so a kernel overlay's `work/` next to it is never touched. */
@@ -100,7 +112,7 @@ export class Overlay {
     for (const dir of config.lowerdirs) dirs.push([dir, 'lowerdir', false]);
     const layers = dirs.map(([dir, what, writable], i) => {
       const { real, dev } = openDir(dir, what);
-      return new Layer(real, i, writable, dev);
+      return new Layer(real, i, writable, dev, identityXattrs(config, writable), (ms) => this.prefetch.observe(ms));
     });
     this.layers = layers;
     this.upper = layers[0]!.writable ? layers[0] : undefined;
@@ -193,10 +205,10 @@ export class Overlay {
     for (const layer of node.layers) {
       const listing = layer.writable ? layer.readListing(path) : layer.listing(path);
       if (!listing) continue;
-      for (const [name, type] of listing.entries) {
+      for (const [name, stat] of listing.entries) {
         if (seen.has(name) || hidden.has(name)) continue;
         seen.add(name);
-        out.push({ name, layer, type });
+        out.push({ name, layer, type: stat.mode & S_IFMT, stat });
       }
       for (const name of listing.whiteouts) hidden.add(name);
     }
