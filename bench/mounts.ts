@@ -175,12 +175,11 @@ export async function mount(impl: MountImpl, spec: MountSpec, profile?: ProfileR
       return mountDaemon(impl, 'fuse-overlayfs', ['-o', opts, spec.mountpoint], spec, cwd);
     case 'strata-fuse': {
       if (profile?.mode === 'foreground') return mountForeground(spec, cwd, ['-o', opts, spec.mountpoint], profile.dir);
-      // Node refuses --cpu-prof in NODE_OPTIONS, so the flags go on the launcher's command line,
-      // which strata-fuse hands to its daemon (execArgv); STRATA_FUSE_NODE_OPTIONS says the same
-      // for a strata-fuse that reads it.
-      const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile.dir}`] : [];
-      const env = profile ? { ...process.env, STRATA_FUSE_NODE_OPTIONS: flags.join(' ') } : process.env;
-      return mountDaemon(impl, process.execPath, [...flags, strataFuseMain, '-o', opts, spec.mountpoint], spec, cwd, env);
+      // The installed command: bin/strata-fuse starts the server with this Node. Node refuses
+      // --cpu-prof in NODE_OPTIONS; the launcher passes STRATA_FUSE_NODE_OPTIONS on its command line.
+      const env: NodeJS.ProcessEnv = { ...process.env, STRATA_FUSE_NODE: process.execPath, STRATA_FUSE_MAIN: strataFuseMain };
+      if (profile) env.STRATA_FUSE_NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profile.dir}`;
+      return mountDaemon(impl, join(REPO_ROOT, 'bin', 'strata-fuse'), ['-o', opts, spec.mountpoint], spec, cwd, env);
     }
   }
 }

@@ -1,90 +1,141 @@
 /**
  * Running in the background as mount helpers must: the command returns only once the mount is live
- * (callers mount, then use the mount point at once), serving continues in a detached child, and the
- * child exits by itself when the mount goes away (`umount`, `fusermount3 -u`).
+ * (callers mount, then use the mount point at once), serving continues in a detached process, and
+ * that process exits by itself when the mount goes away (`umount`, `fusermount3 -u`).
+ *
+ * A launcher (bin/strata-fuse, or `startDaemon` for Node callers) starts the server with CHILD_ENV
+ * set and a pipe on fd 3. The server's report there is lines for the caller's stderr (warnings,
+ * or why it failed), then READY once the mount is live or `exit N` when it gives up (N, the
+ * status the command should end with); it then closes the pipe.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StrataError } from '../errors.js';
 
-/** Set in the detached child; its fd 3 is the pipe on which it reports readiness. */
+/** Set in the detached server; its fd 3 is the pipe on which it reports. */
 export const CHILD_ENV = 'STRATA_FUSE_DAEMON';
-/** When set, the daemon's stderr goes to this file (it is discarded otherwise). */
+/** When set, the server's stderr goes to this file (it is discarded otherwise). */
 export const LOG_ENV = 'STRATA_FUSE_LOG';
 
 const READY = 'ready';
+const EXIT = /^exit (\d+)$/;
 const NOTIFY_FD = 3;
 /**
- * V8's young generation for the daemon. Serving FUSE allocates many short-lived objects; the
- * default (16 MiB semispaces) keeps ~20 MiB more resident for no measurable speed.
+ * V8's young generation for the server (bin/strata-fuse passes the same). Serving FUSE allocates
+ * many short-lived objects; the default (16 MiB semispaces) keeps ~20 MiB more resident for no
+ * measurable speed.
  */
-const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
+export const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
 
 export function isDaemonChild(): boolean {
   return process.env[CHILD_ENV] === '1';
 }
 
-/**
- * Starts this program again detached (new session, no terminal, stderr to a log file) and waits
- * for it to report that the mount is live. Resolves to the exit code for the foreground command.
- */
-export function runDetached(argv: readonly string[]): Promise<number> {
-  const keepLog = process.env[LOG_ENV];
-  const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${Date.now()}.log`);
-  const logFd = openSync(logPath, 'a', 0o600);
-  const v8Flags = DAEMON_V8_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)));
-  const child = spawn(process.execPath, [...process.execArgv, ...v8Flags, process.argv[1]!, ...argv], {
-    detached: true,
-    stdio: ['ignore', 'ignore', logFd, 'pipe'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  closeSync(logFd);
-  let message = '';
-  const pipe = child.stdio[NOTIFY_FD] as Readable;
-  pipe.setEncoding('utf8');
-  pipe.on('data', (d: string) => (message += d));
-  return new Promise((resolve) => {
-    const finish = (code: number): void => {
-      if (code !== 0) {
-        let log = '';
-        try {
-          log = readFileSync(logPath, 'utf8');
-        } catch {
-          // no log: nothing more to say
-        }
-        process.stderr.write(log.endsWith('\n') || log === '' ? log : log + '\n');
-      }
-      if (keepLog === undefined) rmSync(logPath, { force: true });
-      resolve(code);
-    };
-    pipe.on('close', () => {
-      if (message.trim() === READY) {
-        child.unref();
-        finish(0);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (message.trim() === READY) return;
-      finish(1);
-      // After libfuse's own words (in the log), ours: why the mount did not happen.
-      process.stderr.write(
-        message.trim() !== '' ? `${message.trim()}\n` : `strata-fuse: the daemon ended before mounting (${signal ?? `exit code ${code}`})\n`,
-      );
-    });
-  });
-}
-
-/** Tells the waiting parent (if any) that the mount is live, or why it is not. */
-export function notifyParent(error?: string): void {
+/** Reports to the launcher: lines for the caller's stderr, then READY or the exit status of a failure. */
+export function notifyLauncher(lines: readonly string[], outcome: 'ready' | number): void {
   if (!isDaemonChild()) return;
+  const text = [...lines, outcome === 'ready' ? READY : `exit ${outcome}`].join('\n');
   try {
-    writeSync(NOTIFY_FD, error === undefined ? READY : error.startsWith('strata-fuse:') ? error : `strata-fuse: ${error}`);
+    writeSync(NOTIFY_FD, `${text}\n`);
     closeSync(NOTIFY_FD);
   } catch {
-    // The parent is gone; nobody to tell.
+    // The launcher is gone; nobody to tell.
   }
+}
+
+/** A server's report as its launcher reads it; status 1 when it ended without saying. */
+export function readReport(text: string): { ready: boolean; status: number; lines: string[] } {
+  const lines = text.replace(/\n+$/, '').split('\n');
+  if (lines[0] === '') lines.pop();
+  const last = lines.at(-1) ?? '';
+  const exit = EXIT.exec(last);
+  if (last === READY || exit) lines.pop();
+  return { ready: last === READY, status: exit ? Number(exit[1]) : last === READY ? 0 : 1, lines };
+}
+
+/** The server did not mount; `status` is what the strata-fuse command ends with. */
+export class ErrMountFailed extends StrataError {
+  constructor(
+    message: string,
+    readonly status = 1,
+  ) {
+    super('ERR_MOUNT_FAILED', message);
+  }
+}
+
+export interface DaemonStart {
+  cwd?: string;
+  /** Kill the server and fail when it has not mounted by then. */
+  timeoutMs?: number;
+}
+
+/**
+ * Starts `node ...argv` (a strata-fuse main and its arguments) detached in its own session, as
+ * bin/strata-fuse does, and resolves with its warnings once its mount is live. Its stderr goes to
+ * a log file that is read back only when it fails; the rejection (ErrMountFailed) carries the log
+ * and the reason.
+ */
+export function startDaemon(node: string, argv: readonly string[], opts: DaemonStart = {}): Promise<string[]> {
+  const keepLog = process.env[LOG_ENV];
+  const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${randomBytes(6).toString('hex')}.log`);
+  const logFd = openSync(logPath, 'a', 0o600);
+  let child;
+  try {
+    child = spawn(node, [...DAEMON_V8_FLAGS, ...argv], {
+      cwd: opts.cwd,
+      detached: true,
+      stdio: ['ignore', 'ignore', logFd, 'pipe'],
+      env: { ...process.env, [CHILD_ENV]: '1' },
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  return new Promise((resolve, reject) => {
+    let text = '';
+    let settled = false;
+    const finish = (err: Error | undefined, lines: string[] = []): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (keepLog === undefined) rmSync(logPath, { force: true });
+      if (err) reject(err);
+      else resolve(lines);
+    };
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            child.kill('SIGKILL');
+            finish(new ErrMountFailed(`strata-fuse: no mount after ${opts.timeoutMs! / 1000} s`));
+          }, opts.timeoutMs);
+    const pipe = child.stdio[NOTIFY_FD] as Readable;
+    pipe.setEncoding('utf8');
+    pipe.on('data', (d: string) => (text += d));
+    pipe.on('close', () => {
+      const report = readReport(text);
+      if (!report.ready) return; // the exit handler reports the failure
+      child.unref();
+      finish(undefined, report.lines);
+    });
+    child.on('error', (err) => finish(err));
+    child.on('exit', (code, signal) => {
+      const report = readReport(text);
+      if (report.ready) return;
+      let log = '';
+      try {
+        log = readFileSync(logPath, 'utf8').trim();
+      } catch {
+        // no log: the report says enough
+      }
+      // libfuse's own words (in the log) first, then the server's reason.
+      const why = [log, ...report.lines].filter((s) => s !== '').join('\n');
+      finish(new ErrMountFailed(why || `strata-fuse: the server ended before mounting (${signal ?? `exit code ${code}`})`, report.status));
+    });
+  });
 }
 
 /** The mount ID of the mount at `mnt` from /proc/self/mountinfo, if one is there. */
@@ -99,7 +150,7 @@ export function mountIdAt(mnt: string): string | undefined {
   return found;
 }
 
-/** How often the daemon checks whether its mount is still there. */
+/** How often the server checks whether its mount is still there. */
 const WATCH_INTERVAL_MS = 250;
 
 /** Calls `gone` once the mount with ID `id` has left the mount table and `idle()` holds. */
