@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StrataError } from '../errors.js';
@@ -30,6 +30,18 @@ const NOTIFY_FD = 3;
  * measurable speed.
  */
 export const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
+
+/**
+ * The server program in a built package: the bundle (scripts/bundle-fuse.mjs) while it is at least
+ * as new as tsc's output, which a `tsc` alone leaves newer (bin/strata-fuse applies the same rule).
+ */
+export function serverMain(packageRoot: string): string {
+  const bundle = join(packageRoot, 'dist', 'strata-fuse.mjs');
+  const main = join(packageRoot, 'dist', 'src', 'fuse', 'main.js');
+  const b = statSync(bundle, { throwIfNoEntry: false });
+  const m = statSync(main, { throwIfNoEntry: false });
+  return b && (!m || b.mtimeMs >= m.mtimeMs) ? bundle : main;
+}
 
 export function isDaemonChild(): boolean {
   return process.env[CHILD_ENV] === '1';

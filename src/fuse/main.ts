@@ -43,10 +43,13 @@ async function serve(cl: CommandLine, live: () => void): Promise<number> {
     ...mountOptions(ov, cl.source),
     onError: (op, err) => log(`${op}: unexpected failure, answered EIO: ${(err as Error)?.stack ?? String(err)}`),
   });
-  attachAttrCache(ov, handle.fuse);
   const id = mountIdAt(cl.mountpoint);
   if (id === undefined) throw new Error(`mounted ${cl.mountpoint} but it is not in /proc/self/mountinfo`);
   live();
+  // The C cache starts from the root's node, which reads the root of every layer; until it is
+  // attached (before any request, the JS thread being busy) JS answers everything, so nothing
+  // is wrong meanwhile and the caller need not wait for it.
+  attachAttrCache(ov, handle.fuse);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (): void => {

@@ -4,9 +4,10 @@
  * reads stderr to EOF), and fails with a non-zero status and the reason on stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serverMain } from '../../src/fuse/daemon.js';
 import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers } from './layerset.js';
 import { daemonPids, LAUNCHER, launcherEnv, overlayOptions, runStrataFuse, waitFor } from './mount.js';
@@ -123,5 +124,36 @@ describe('bin/strata-fuse', () => {
     const help = runStrataFuse(['-h']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: strata-fuse');
+  });
+});
+
+describe('which server program runs', () => {
+  /** A package with both builds, each a script naming itself, the bundle `bundleAge` s older. */
+  function fakePackage(bundleAge: number): { root: string; launcher: string } {
+    const root = tempDir();
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'dist/src/fuse'), { recursive: true });
+    writeFileSync(join(root, 'package.json'), '{}');
+    const launcher = join(root, 'bin/strata-fuse');
+    copyFileSync(LAUNCHER, launcher);
+    const bundle = join(root, 'dist/strata-fuse.mjs');
+    const main = join(root, 'dist/src/fuse/main.js');
+    writeFileSync(bundle, 'console.log("bundle")');
+    writeFileSync(main, 'console.log("tsc")');
+    const now = Date.now() / 1000;
+    utimesSync(main, now, now);
+    utimesSync(bundle, now - bundleAge, now - bundleAge);
+    return { root, launcher };
+  }
+  const ran = (launcher: string): string =>
+    spawnSync(launcher, ['-V'], { env: { ...process.env, STRATA_FUSE_NODE: process.execPath }, encoding: 'utf8' }).stdout.trim();
+
+  it('is the bundle while it is as new as tsc\'s output, else tsc\'s output', () => {
+    const current = fakePackage(0);
+    expect(ran(current.launcher)).toBe('bundle');
+    expect(serverMain(current.root)).toBe(join(current.root, 'dist/strata-fuse.mjs'));
+    const stale = fakePackage(60);
+    expect(ran(stale.launcher)).toBe('tsc');
+    expect(serverMain(stale.root)).toBe(join(stale.root, 'dist/src/fuse/main.js'));
   });
 });
