@@ -9,7 +9,6 @@
  * status the command should end with); it then closes the pipe.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +78,9 @@ export class ErrMountFailed extends StrataError {
   }
 }
 
+/** Servers started by this process, for unique log names. */
+let started = 0;
+
 export interface DaemonStart {
   cwd?: string;
   /** Kill the server and fail when it has not mounted by then. */
@@ -93,8 +95,9 @@ export interface DaemonStart {
  */
 export function startDaemon(node: string, argv: readonly string[], opts: DaemonStart = {}): Promise<string[]> {
   const keepLog = process.env[LOG_ENV];
-  const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${randomBytes(6).toString('hex')}.log`);
-  const logFd = openSync(logPath, 'a', 0o600);
+  // Unique per process and start; not node:crypto, which the server would load for this alone (~4 ms).
+  const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${Date.now()}-${++started}.log`);
+  const logFd = openSync(logPath, keepLog === undefined ? 'w' : 'a', 0o600);
   let child;
   try {
     child = spawn(node, [...DAEMON_V8_FLAGS, ...argv], {
