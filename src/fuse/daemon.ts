@@ -35,7 +35,7 @@ export const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
  * as new as tsc's output, which a `tsc` alone leaves newer (bin/strata-fuse applies the same rule).
  */
 export function serverMain(packageRoot: string): string {
-  const bundle = join(packageRoot, 'dist', 'strata-fuse.mjs');
+  const bundle = join(packageRoot, 'dist', 'strata-fuse.cjs');
   const main = join(packageRoot, 'dist', 'src', 'fuse', 'main.js');
   const b = statSync(bundle, { throwIfNoEntry: false });
   const m = statSync(main, { throwIfNoEntry: false });

@@ -4,10 +4,11 @@
  * reads stderr to EOF), and fails with a non-zero status and the reason on stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serverMain } from '../../src/fuse/daemon.js';
+import { repoRoot } from '../helpers/rootless.js';
 import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers } from './layerset.js';
 import { daemonPids, LAUNCHER, launcherEnv, overlayOptions, runStrataFuse, waitFor } from './mount.js';
@@ -86,7 +87,8 @@ describe('bin/strata-fuse', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/bad mount point|No such file or directory|does not exist/);
     expect(mountsUnder(base)).toEqual([]);
-    expect(daemonPids(mnt)).toEqual([]);
+    // It reported before exiting; it must not stay.
+    expect(await waitFor(() => daemonPids(mnt).length === 0)).toBe(true);
   });
 
   it('fails naming a bad option value and prints the usage', async () => {
@@ -127,6 +129,21 @@ describe('bin/strata-fuse', () => {
   });
 });
 
+describe.skipIf(!existsSync(join(repoRoot, 'dist')))('bin/strata-fuse with the built server', () => {
+  it('mounts with the bundle (or tsc\'s output when newer) and serves the merged view', async () => {
+    const base = tempDir();
+    const { options, mnt } = layers(base);
+    const r = spawnSync(LAUNCHER, ['-o', options, mnt], { env: { ...process.env, STRATA_FUSE_NODE: process.execPath }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readdirSync(mnt).sort()).toEqual(['f', 'g']);
+    const server = spawnSync('pgrep', ['-f', `strata-fuse.* ${mnt}$`], { encoding: 'utf8' }).stdout.trim().split('\n');
+    expect(server).toHaveLength(1);
+    expect(readFileSync(`/proc/${server[0]}/cmdline`, 'utf8').split('\0')).toContain(serverMain(repoRoot));
+    expect(spawnSync('umount', [mnt]).status).toBe(0);
+  });
+});
+
 describe('which server program runs', () => {
   /** A package with both builds, each a script naming itself, the bundle `bundleAge` s older. */
   function fakePackage(bundleAge: number): { root: string; launcher: string } {
@@ -136,7 +153,7 @@ describe('which server program runs', () => {
     writeFileSync(join(root, 'package.json'), '{}');
     const launcher = join(root, 'bin/strata-fuse');
     copyFileSync(LAUNCHER, launcher);
-    const bundle = join(root, 'dist/strata-fuse.mjs');
+    const bundle = join(root, 'dist/strata-fuse.cjs');
     const main = join(root, 'dist/src/fuse/main.js');
     writeFileSync(bundle, 'console.log("bundle")');
     writeFileSync(main, 'console.log("tsc")');
@@ -151,7 +168,7 @@ describe('which server program runs', () => {
   it('is the bundle while it is as new as tsc\'s output, else tsc\'s output', () => {
     const current = fakePackage(0);
     expect(ran(current.launcher)).toBe('bundle');
-    expect(serverMain(current.root)).toBe(join(current.root, 'dist/strata-fuse.mjs'));
+    expect(serverMain(current.root)).toBe(join(current.root, 'dist/strata-fuse.cjs'));
     const stale = fakePackage(60);
     expect(ran(stale.launcher)).toBe('tsc');
     expect(serverMain(stale.root)).toBe(join(stale.root, 'dist/src/fuse/main.js'));
