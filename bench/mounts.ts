@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { trackMount, trackPid, untrackMount, untrackPid, isMounted } from './cleanup.js';
 import { run, sleep } from './proc.js';
 import { REPO_ROOT } from './paths.js';
-import { serverMain } from '../src/fuse/daemon.js';
+import { serverMain } from '../src/fuse/launch.js';
 
 export const MOUNT_IMPLS = ['strata-fuse', 'fuse-overlayfs', 'kernel'] as const;
 export type MountImpl = (typeof MOUNT_IMPLS)[number];

@@ -13,7 +13,7 @@ import { imageStoreHomes, linkDir, OverlayLayout } from '../overlay-layout/layou
 import { parseOverlayOptions } from '../overlay-layout/options.js';
 import { mountRights } from '../overlay-layout/privilege.js';
 import { backingFsName } from '../../src/fs/backing-fs.js';
-import { serverMain } from '../../src/fuse/daemon.js';
+import { serverMain } from '../../src/fuse/launch.js';
 import { FuseMounter, programName, type MountProgram } from './mounter.js';
 import { canMknodWhiteouts, checkFuse } from './probe.js';
 

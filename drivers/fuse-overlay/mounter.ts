@@ -8,7 +8,7 @@ import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { IDMap } from '../../src/driver.js';
-import { startDaemon } from '../../src/fuse/daemon.js';
+import { startDaemon } from '../../src/fuse/launch.js';
 import { FsMagic, fsMagic } from '../../src/native.js';
 import { detachMount, type MountSpec, type Mounter } from '../overlay-layout/mount-spec.js';
 

@@ -9,7 +9,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { mountFuse, type FuseHandle } from './binding.js';
-import { ErrMountFailed, isDaemonChild, LOG_ENV, mountIdAt, notifyLauncher, startDaemon, watchMount } from './daemon.js';
+import { isDaemonChild, LOG_ENV, mountIdAt, notifyLauncher, watchMount } from './daemon.js';
 import { attachAttrCache, fuseOps, mountOptions } from './fuse-ops.js';
 import { parseCommandLine, type CommandLine } from './options.js';
 import { Overlay } from './overlay.js';
@@ -106,6 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** The slow path, without bin/strata-fuse: this program again as the detached server. */
 async function runDetached(argv: readonly string[]): Promise<number> {
+  const { ErrMountFailed, startDaemon } = await import('./launch.js');
   try {
     const warnings = await startDaemon(process.execPath, [...process.execArgv, process.argv[1]!, ...argv]);
     for (const line of warnings) process.stderr.write(`${line}\n`);

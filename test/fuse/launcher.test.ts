@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serverMain } from '../../src/fuse/daemon.js';
+import { serverMain } from '../../src/fuse/launch.js';
 import { repoRoot } from '../helpers/rootless.js';
 import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers } from './layerset.js';
