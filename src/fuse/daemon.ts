@@ -26,9 +26,13 @@ export function isDaemonChild(): boolean {
   return process.env[CHILD_ENV] === '1';
 }
 
-/** Reports to the launcher: lines for the caller's stderr, then READY or the exit status of a failure. */
+/** Whether the report was sent: fd 3 is closed then, and may since name another file. */
+let reported = false;
+
+/** Reports to the launcher (once): lines for the caller's stderr, then READY or the exit status of a failure. */
 export function notifyLauncher(lines: readonly string[], outcome: 'ready' | number): void {
-  if (!isDaemonChild()) return;
+  if (!isDaemonChild() || reported) return;
+  reported = true;
   const text = [...lines, outcome === 'ready' ? READY : `exit ${outcome}`].join('\n');
   try {
     writeSync(NOTIFY_FD, `${text}\n`);

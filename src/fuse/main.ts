@@ -46,10 +46,17 @@ async function serve(cl: CommandLine, live: () => void): Promise<number> {
   const id = mountIdAt(cl.mountpoint);
   if (id === undefined) throw new Error(`mounted ${cl.mountpoint} but it is not in /proc/self/mountinfo`);
   live();
-  // The C cache starts from the root's node, which reads the root of every layer; until it is
-  // attached (before any request, the JS thread being busy) JS answers everything, so nothing
-  // is wrong meanwhile and the caller need not wait for it.
-  attachAttrCache(ov, handle.fuse);
+  // The C cache starts from the root's node, which reads the root of every layer (~50 ms with 128
+  // layers); until it is attached JS answers everything, so the caller need not wait for it. No
+  // request is answered before it anyway: the JS thread is busy.
+  try {
+    attachAttrCache(ov, handle.fuse);
+  } catch (err) {
+    // Too late to tell the caller: the log says why, and the mount goes rather than serve half set up.
+    log(`connecting the attribute cache: ${(err as Error).message}`);
+    await handle.unmount().catch(() => undefined);
+    return 1;
+  }
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (): void => {
