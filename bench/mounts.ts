@@ -9,11 +9,13 @@ import { dirname, join, relative } from 'node:path';
 import { trackMount, trackPid, untrackMount, untrackPid, isMounted } from './cleanup.js';
 import { run, sleep } from './proc.js';
 import { REPO_ROOT } from './paths.js';
+import { serverMain } from '../src/fuse/launch.js';
 
 export const MOUNT_IMPLS = ['strata-fuse', 'fuse-overlayfs', 'kernel'] as const;
 export type MountImpl = (typeof MOUNT_IMPLS)[number];
 
-export const STRATA_FUSE_MAIN = join(REPO_ROOT, 'dist', 'src', 'fuse', 'main.js');
+/** strata-fuse's server as built (the bundle unless a later `tsc` left it stale). */
+export const STRATA_FUSE_MAIN = serverMain(REPO_ROOT);
 
 /** The strata-fuse program mounts run; a snapshot of dist/ once `snapshotStrataFuse` ran. */
 let strataFuseMain = STRATA_FUSE_MAIN;
@@ -29,7 +31,7 @@ export function snapshotStrataFuse(dir: string): boolean {
   mkdirSync(dir, { recursive: true });
   cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   for (const name of ['package.json', 'node_modules', 'native']) symlinkSync(join(REPO_ROOT, name), join(dir, name));
-  strataFuseMain = join(dir, 'dist', 'src', 'fuse', 'main.js');
+  strataFuseMain = join(dir, relative(REPO_ROOT, STRATA_FUSE_MAIN));
   return true;
 }
 
@@ -175,12 +177,11 @@ export async function mount(impl: MountImpl, spec: MountSpec, profile?: ProfileR
       return mountDaemon(impl, 'fuse-overlayfs', ['-o', opts, spec.mountpoint], spec, cwd);
     case 'strata-fuse': {
       if (profile?.mode === 'foreground') return mountForeground(spec, cwd, ['-o', opts, spec.mountpoint], profile.dir);
-      // Node refuses --cpu-prof in NODE_OPTIONS, so the flags go on the launcher's command line,
-      // which strata-fuse hands to its daemon (execArgv); STRATA_FUSE_NODE_OPTIONS says the same
-      // for a strata-fuse that reads it.
-      const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile.dir}`] : [];
-      const env = profile ? { ...process.env, STRATA_FUSE_NODE_OPTIONS: flags.join(' ') } : process.env;
-      return mountDaemon(impl, process.execPath, [...flags, strataFuseMain, '-o', opts, spec.mountpoint], spec, cwd, env);
+      // The installed command: bin/strata-fuse starts the server with this Node. Node refuses
+      // --cpu-prof in NODE_OPTIONS; the launcher passes STRATA_FUSE_NODE_OPTIONS on its command line.
+      const env: NodeJS.ProcessEnv = { ...process.env, STRATA_FUSE_NODE: process.execPath, STRATA_FUSE_MAIN: strataFuseMain };
+      if (profile) env.STRATA_FUSE_NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profile.dir}`;
+      return mountDaemon(impl, join(REPO_ROOT, 'bin', 'strata-fuse'), ['-o', opts, spec.mountpoint], spec, cwd, env);
     }
   }
 }
@@ -190,7 +191,7 @@ export async function mount(impl: MountImpl, spec: MountSpec, profile?: ProfileR
  * two-layer tree, and must show the top layer's file, so a half-working build counts as missing.
  */
 export async function probeMount(impl: MountImpl, scratch: string): Promise<string | undefined> {
-  if (impl === 'strata-fuse' && !existsSync(strataFuseMain)) return `${relative(REPO_ROOT, STRATA_FUSE_MAIN)} is not built (npx tsc -p .)`;
+  if (impl === 'strata-fuse' && !existsSync(strataFuseMain)) return `${relative(REPO_ROOT, STRATA_FUSE_MAIN)} is not built (npm run build:ts && npm run build:bundle)`;
   if (impl === 'fuse-overlayfs' && !existsSync('/usr/bin/fuse-overlayfs')) return 'fuse-overlayfs is not installed (apt-get install fuse-overlayfs)';
   const base = join(scratch, `probe-${impl}`);
   const spec: MountSpec = { lowers: [join(base, 'l1'), join(base, 'l0')], upper: join(base, 'u'), work: join(base, 'w'), mountpoint: join(base, 'm') };

@@ -30,7 +30,7 @@ function where(url: string, line: number): string {
   if (!url) return '';
   let path = url.startsWith('file://') ? relative(REPO_ROOT, decodeURIComponent(url.slice(7))) : url;
   // strata-fuse runs from a snapshot of dist/ (see snapshotStrataFuse): name the file as in the tree.
-  const dist = path.indexOf('dist/src/');
+  const dist = path.search(/dist\/(src\/|strata-fuse\.cjs)/);
   if (dist > 0) path = path.slice(dist);
   return `${path}:${line + 1}`;
 }

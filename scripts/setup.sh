@@ -37,8 +37,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 # Native code (our addon and the patched fuse-native) and TypeScript; both are no-ops when current.
+# Then strata-fuse's server as one file (bin/strata-fuse runs it; ~50 ms to build).
 node scripts/build-native.mjs
 npx tsc -p tsconfig.json
+node scripts/bundle-fuse.mjs
 
 if [ "$purpose" = test ]; then
   # Rootless cases run as this user; it needs /dev/fuse like any rootless FUSE user.

@@ -13,14 +13,15 @@ import { imageStoreHomes, linkDir, OverlayLayout } from '../overlay-layout/layou
 import { parseOverlayOptions } from '../overlay-layout/options.js';
 import { mountRights } from '../overlay-layout/privilege.js';
 import { backingFsName } from '../../src/fs/backing-fs.js';
+import { serverMain } from '../../src/fuse/launch.js';
 import { FuseMounter, programName, type MountProgram } from './mounter.js';
 import { canMknodWhiteouts, checkFuse } from './probe.js';
 
-/** strata-fuse as built into dist/, run by this Node so it works without a global install. */
+/** strata-fuse's server as built into dist/, run by this Node so it works without a global install. */
 export function strataFuseProgram(): MountProgram {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  const main = join(dir, 'dist', 'src', 'fuse', 'main.js');
+  const main = serverMain(dir);
   if (!existsSync(main)) throw new ErrPrerequisites(`fuse-overlay: ${main} is not built; run "npm run build"`);
   return { kind: 'strata-fuse', node: process.execPath, main };
 }

@@ -3,15 +3,12 @@
  * `PROG -o lowerdir=l/…,upperdir=…,workdir=… MERGED` with cwd = the driver home. The serving
  * process runs in its own session, so a mount outlives the process that asked for it.
  */
-import { spawn, execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { execFile } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { IDMap } from '../../src/driver.js';
-import { CHILD_ENV } from '../../src/fuse/daemon.js';
+import { startDaemon } from '../../src/fuse/launch.js';
 import { FsMagic, fsMagic } from '../../src/native.js';
 import { detachMount, type MountSpec, type Mounter } from '../overlay-layout/mount-spec.js';
 
@@ -19,8 +16,6 @@ const run = promisify(execFile);
 
 /** How long a mount program may take to bring its mount up. */
 const MOUNT_TIMEOUT_MS = 60_000;
-/** What strata-fuse's serving process writes on fd 3 once its mount is live (src/fuse/daemon.ts). */
-const READY = 'ready';
 
 /** strata-fuse run by a Node binary, or any fuse-overlayfs compatible program (overlay.mount_program). */
 export type MountProgram = { kind: 'strata-fuse'; node: string; main: string } | { kind: 'external'; path: string };
@@ -55,7 +50,8 @@ export class FuseMounter implements Mounter {
     const args = ['-o', mountOptions(spec, this.extraOptions), spec.target];
     const name = programName(this.program);
     try {
-      if (this.program.kind === 'strata-fuse') await startDaemon(this.program.node, [this.program.main, ...args], this.home);
+      // strata-fuse's server started directly, as bin/strata-fuse would: no shell in between.
+      if (this.program.kind === 'strata-fuse') await startDaemon(this.program.node, [this.program.main, ...args], { cwd: this.home, timeoutMs: MOUNT_TIMEOUT_MS });
       else await run(this.program.path, args, { cwd: this.home, timeout: MOUNT_TIMEOUT_MS });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
@@ -92,61 +88,4 @@ export class FuseMounter implements Mounter {
       return false;
     }
   }
-}
-
-/**
- * Starts strata-fuse's serving process directly, detached in its own session, as strata-fuse's
- * foreground command would (it saves one Node start per mount), and waits for it to report the
- * mount live on fd 3. Its stderr goes to a log file that is read back only when it fails.
- */
-function startDaemon(node: string, argv: string[], cwd: string): Promise<void> {
-  const logPath = join(tmpdir(), `strata-fuse-${process.pid}-${randomBytes(6).toString('hex')}.log`);
-  const logFd = openSync(logPath, 'a', 0o600);
-  let child;
-  try {
-    child = spawn(node, argv, {
-      cwd,
-      detached: true,
-      stdio: ['ignore', 'ignore', logFd, 'pipe'],
-      env: { ...process.env, [CHILD_ENV]: '1' },
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  return new Promise((resolve, reject) => {
-    let message = '';
-    let settled = false;
-    const finish = (err?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      rmSync(logPath, { force: true });
-      if (err) reject(err);
-      else resolve();
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(new Error(`no mount after ${MOUNT_TIMEOUT_MS / 1000} s`));
-    }, MOUNT_TIMEOUT_MS);
-    const pipe = child.stdio[3] as Readable;
-    pipe.setEncoding('utf8');
-    pipe.on('data', (d: string) => (message += d));
-    pipe.on('close', () => {
-      if (message.trim() !== READY) return; // the exit handler reports the failure
-      child.unref();
-      finish();
-    });
-    child.on('error', (err) => finish(err));
-    child.on('exit', (code, signal) => {
-      if (message.trim() === READY) return;
-      let log = '';
-      try {
-        log = readFileSync(logPath, 'utf8').trim();
-      } catch {
-        // no log: the message says enough
-      }
-      const why = [log, message.trim()].filter((s) => s !== '').join('\n');
-      finish(new Error(why || `strata-fuse ended before mounting (${signal ?? `exit code ${code}`})`));
-    });
-  });
 }

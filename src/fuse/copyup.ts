@@ -19,7 +19,6 @@ import {
   symlinkSync,
   type BigIntStats,
 } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
 import { lgetxattrOptional, llistxattr, lsetxattr, mknod, utimensat } from '../native.js';
 import { major, minor, nsToTimespec } from './binding.js';
 import { codeOf, fail } from './errno.js';
@@ -65,6 +64,8 @@ export async function copyUpAsync(ov: Overlay, path: string): Promise<Node> {
   if (!job.st.isFile()) return finish(ov, job, () => makeCopy(job.src, job.tmp, job.st, false));
   try {
     // Reflink where the filesystem can (btrfs, xfs), a kernel-side copy elsewhere.
+    // Loaded at the first big copy-up, not at every mount (node:fs/promises costs ~2 ms to load).
+    const { copyFile } = await import('node:fs/promises');
     await copyFile(job.src, job.tmp, fsc.COPYFILE_EXCL | fsc.COPYFILE_FICLONE);
   } catch (err) {
     rmSync(job.tmp, { recursive: true, force: true });

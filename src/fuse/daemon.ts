@@ -1,89 +1,44 @@
 /**
  * Running in the background as mount helpers must: the command returns only once the mount is live
- * (callers mount, then use the mount point at once), serving continues in a detached child, and the
- * child exits by itself when the mount goes away (`umount`, `fusermount3 -u`).
+ * (callers mount, then use the mount point at once), serving continues in a detached process, and
+ * that process exits by itself when the mount goes away (`umount`, `fusermount3 -u`).
+ *
+ * A launcher (bin/strata-fuse, or `startDaemon` in launch.ts for Node callers) starts the server
+ * with CHILD_ENV set and a pipe on fd 3. The server's report there is lines for the caller's
+ * stderr (warnings, or why it failed), then READY once the mount is live or `exit N` when it gives
+ * up (N, the status the command should end with); it then closes the pipe. This file is the
+ * server's side and loads nothing heavy: the server starts with it.
  */
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 
-/** Set in the detached child; its fd 3 is the pipe on which it reports readiness. */
+/** Set in the detached server; its fd 3 is the pipe on which it reports. */
 export const CHILD_ENV = 'STRATA_FUSE_DAEMON';
-/** When set, the daemon's stderr goes to this file (it is discarded otherwise). */
+/** When set, the server's stderr goes to this file (it is discarded otherwise). */
 export const LOG_ENV = 'STRATA_FUSE_LOG';
 
-const READY = 'ready';
-const NOTIFY_FD = 3;
-/**
- * V8's young generation for the daemon. Serving FUSE allocates many short-lived objects; the
- * default (16 MiB semispaces) keeps ~20 MiB more resident for no measurable speed.
- */
-const DAEMON_V8_FLAGS = ['--max-semi-space-size=4'];
+/** The report's last line once the mount is live; a failure ends with `exit N`. */
+export const READY = 'ready';
+export const EXIT = /^exit (\d+)$/;
+/** The server's end of the report pipe. */
+export const NOTIFY_FD = 3;
 
 export function isDaemonChild(): boolean {
   return process.env[CHILD_ENV] === '1';
 }
 
-/**
- * Starts this program again detached (new session, no terminal, stderr to a log file) and waits
- * for it to report that the mount is live. Resolves to the exit code for the foreground command.
- */
-export function runDetached(argv: readonly string[]): Promise<number> {
-  const keepLog = process.env[LOG_ENV];
-  const logPath = keepLog ?? join(tmpdir(), `strata-fuse-${process.pid}-${Date.now()}.log`);
-  const logFd = openSync(logPath, 'a', 0o600);
-  const v8Flags = DAEMON_V8_FLAGS.filter((f) => !process.execArgv.some((a) => a.startsWith(f.split('=')[0]!)));
-  const child = spawn(process.execPath, [...process.execArgv, ...v8Flags, process.argv[1]!, ...argv], {
-    detached: true,
-    stdio: ['ignore', 'ignore', logFd, 'pipe'],
-    env: { ...process.env, [CHILD_ENV]: '1' },
-  });
-  closeSync(logFd);
-  let message = '';
-  const pipe = child.stdio[NOTIFY_FD] as Readable;
-  pipe.setEncoding('utf8');
-  pipe.on('data', (d: string) => (message += d));
-  return new Promise((resolve) => {
-    const finish = (code: number): void => {
-      if (code !== 0) {
-        let log = '';
-        try {
-          log = readFileSync(logPath, 'utf8');
-        } catch {
-          // no log: nothing more to say
-        }
-        process.stderr.write(log.endsWith('\n') || log === '' ? log : log + '\n');
-      }
-      if (keepLog === undefined) rmSync(logPath, { force: true });
-      resolve(code);
-    };
-    pipe.on('close', () => {
-      if (message.trim() === READY) {
-        child.unref();
-        finish(0);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (message.trim() === READY) return;
-      finish(1);
-      // After libfuse's own words (in the log), ours: why the mount did not happen.
-      process.stderr.write(
-        message.trim() !== '' ? `${message.trim()}\n` : `strata-fuse: the daemon ended before mounting (${signal ?? `exit code ${code}`})\n`,
-      );
-    });
-  });
-}
+/** Whether the report was sent: fd 3 is closed then, and may since name another file. */
+let reported = false;
 
-/** Tells the waiting parent (if any) that the mount is live, or why it is not. */
-export function notifyParent(error?: string): void {
-  if (!isDaemonChild()) return;
+/** Reports to the launcher (once): lines for the caller's stderr, then READY or the exit status of a failure. */
+export function notifyLauncher(lines: readonly string[], outcome: 'ready' | number): void {
+  if (!isDaemonChild() || reported) return;
+  reported = true;
+  const text = [...lines, outcome === 'ready' ? READY : `exit ${outcome}`].join('\n');
   try {
-    writeSync(NOTIFY_FD, error === undefined ? READY : error.startsWith('strata-fuse:') ? error : `strata-fuse: ${error}`);
+    writeSync(NOTIFY_FD, `${text}\n`);
     closeSync(NOTIFY_FD);
   } catch {
-    // The parent is gone; nobody to tell.
+    // The launcher is gone; nobody to tell.
   }
 }
 
@@ -99,7 +54,7 @@ export function mountIdAt(mnt: string): string | undefined {
   return found;
 }
 
-/** How often the daemon checks whether its mount is still there. */
+/** How often the server checks whether its mount is still there. */
 const WATCH_INTERVAL_MS = 250;
 
 /** Calls `gone` once the mount with ID `id` has left the mount table and `idle()` holds. */

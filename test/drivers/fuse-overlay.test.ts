@@ -2,7 +2,8 @@
  * What the fuse-overlay driver adds to the shared overlay layout: its init checks (a usable FUSE
  * device, fusermount3 without root), mounts served by their own process, uid/gid mapping options,
  * overlay.mount_program, the upper-dir fast path, and whiteouts the kernel driver reads too.
- * Needs dist/ built (`npx tsc -p .`): mounts run dist/src/fuse/main.js.
+ * Needs dist/ built (`npm run build:ts`, `npm run build:bundle`): mounts run dist/strata-fuse.cjs
+ * (dist/src/fuse/main.js when a later tsc left the bundle stale).
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -100,7 +101,7 @@ describe('fuse-overlay init', () => {
   it.skipIf(!user)('an unprivileged user with fusermount3 gets it, writing 0/0 whiteouts (kernel >= 5.8 allows them)', () => {
     const out = initAs(userRoot(), []);
     expect(out).toMatchObject({ ok: true, status: { Whiteouts: 'char 0/0 devices' } });
-    expect(out.status?.['Mount Program']).toMatch(/dist\/src\/fuse\/main\.js$/);
+    expect(out.status?.['Mount Program']).toMatch(/dist\/(strata-fuse\.cjs|src\/fuse\/main\.js)$/);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Mounting for the strata-fuse tests: the real program (run from source with tsx, daemonising as
- * it would for podman), the kernel's overlay on identical layers, and a runner that plays one
+ * Mounting for the strata-fuse tests: the real program (bin/strata-fuse running main.ts from source
+ * with tsx, daemonising as it would for podman), the kernel's overlay on identical layers, and a runner that plays one
  * operation script on a mount and records each step's result (ok, a value, or the errno code).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -16,9 +16,12 @@ export const MAIN_TS = join(repoRoot, 'src', 'fuse', 'main.ts');
 /** tsx's loader by absolute path, so the daemon starts from any working directory. */
 export const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
-/** argv for running strata-fuse from source. */
-export function strataFuseArgv(args: string[]): string[] {
-  return ['--import', TSX_LOADER, MAIN_TS, ...args];
+/** The installed command: a shell launcher that starts the Node server detached. */
+export const LAUNCHER = join(repoRoot, 'bin', 'strata-fuse');
+
+/** The launcher's environment for running main.ts from source with this test's Node. */
+export function launcherEnv(): Record<string, string> {
+  return { STRATA_FUSE_NODE: process.execPath, STRATA_FUSE_MAIN: MAIN_TS, STRATA_FUSE_NODE_OPTIONS: `--import ${TSX_LOADER}` };
 }
 
 export function overlayOptions(dirs: LayerDirs, extra: string[] = []): string {
@@ -27,8 +30,8 @@ export function overlayOptions(dirs: LayerDirs, extra: string[] = []): string {
 
 /** Runs strata-fuse with args (as `user` when given); returns once the command does. */
 export function runStrataFuse(args: string[], opts: { cwd?: string; user?: TestUser } = {}): SpawnSyncReturns<string> {
-  if (opts.user) return runAs(opts.user, process.execPath, strataFuseArgv(args), { cwd: opts.cwd, timeout: 20_000 });
-  return spawnSync(process.execPath, strataFuseArgv(args), { cwd: opts.cwd ?? '/', encoding: 'utf8', timeout: 20_000 });
+  if (opts.user) return runAs(opts.user, LAUNCHER, args, { cwd: opts.cwd, env: launcherEnv(), timeout: 20_000 });
+  return spawnSync(LAUNCHER, args, { cwd: opts.cwd ?? '/', env: { ...process.env, ...launcherEnv() }, encoding: 'utf8', timeout: 20_000 });
 }
 
 /** Mounts the layers with strata-fuse at mnt and checks the mount is live when the command returns. */

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileS
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-import { MAIN_TS, TSX_LOADER } from './mount.js';
+import { LAUNCHER, launcherEnv } from './mount.js';
 
 const HAVE_PODMAN =
   process.geteuid?.() === 0 && ['podman', 'runc'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
@@ -47,7 +47,9 @@ describe.skipIf(!HAVE_PODMAN)('podman with strata-fuse as overlay.mount_program'
   it('runs a container whose changes land in its upper layer', () => {
     const dir = tempDir('strata-podman-');
     const wrapper = join(dir, 'strata-fuse');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} --import ${TSX_LOADER} ${MAIN_TS} "$@"\n`, { mode: 0o755 });
+    // podman runs the mount program with its own environment: the wrapper sets the launcher's.
+    const env = Object.entries(launcherEnv()).map(([k, v]) => `${k}='${v}'`);
+    writeFileSync(wrapper, `#!/bin/sh\nexport ${env.join(' ')}\nexec ${LAUNCHER} "$@"\n`, { mode: 0o755 });
     const storage = join(dir, 'storage');
     const podman = (...args: string[]): SpawnSyncReturns<string> =>
       spawnSync(
