@@ -85,14 +85,15 @@ describe('vfs layers', () => {
 
   it('reports unknown layers as ErrLayerUnknown from get, remove, metadata, disk usage and as a parent', async () => {
     const { driver } = await newVfs();
-    for (const p of [
-      driver.get('nope'),
-      driver.remove('nope'),
-      driver.metadata('nope'),
-      driver.readWriteDiskUsage('nope'),
-      driver.create('child', 'nope'),
+    // Each call starts only when awaited: a rejection nobody awaits yet would be an unhandled one.
+    for (const call of [
+      () => driver.get('nope'),
+      () => driver.remove('nope'),
+      () => driver.metadata('nope'),
+      () => driver.readWriteDiskUsage('nope'),
+      () => driver.create('child', 'nope'),
     ]) {
-      const err = await rejection(p);
+      const err = await rejection(call());
       expect(is(err, ErrLayerUnknown)).toBe(true);
       expect(err.message).toContain('nope');
     }
