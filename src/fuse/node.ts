@@ -6,7 +6,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import { isDirMode, S_IFDIR, S_IFMT, splitParent, type Layer } from './layers.js';
+import { isDirMode, S_IFDIR, splitParent, type Layer } from './layers.js';
 
 /** Where a copied-up file came from, "dev:ino" of the lower file; user.fuseoverlayfs.* is hidden by every overlay. */
 export const ORIGIN_XATTR = 'user.fuseoverlayfs.origin';

@@ -32,6 +32,12 @@ function notOwnedBy(dir: string, uid: number): string[] {
   return out;
 }
 
+/** The strata CLI run as `u` on a store in `work`, with `opts` before each command's own arguments. */
+function cliAs(u: TestUser, work: string, ...opts: string[]) {
+  return (...argv: string[]) =>
+    runAs(u, process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), '-g', join(work, 'g'), '-R', join(work, 'r'), ...opts, ...argv]);
+}
+
 describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
   it('an empty store picks fuse-overlay; import, mount, write, commit, diff, delete all work, root files shown as the user', async () => {
     const u = user!;
@@ -64,8 +70,7 @@ describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
     const image = flowImage();
     await writeArchive(ociLayoutFiles([image]), archive, 'dir');
     const work = userDir(base, 'work', u);
-    const cli = (...argv: string[]) =>
-      runAs(u, process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), '-g', join(work, 'g'), '-R', join(work, 'r'), '--storage-opt', 'fuse-overlay.force_mask=shared', ...argv]);
+    const cli = cliAs(u, work, '--storage-opt', 'fuse-overlay.force_mask=shared');
     const imported = cli('import-image', archive);
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toBe(`${image.configDigest.slice(7)}\n\te2e.example/base:1\n`);
@@ -83,8 +88,7 @@ describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
     const image = flowImage();
     await writeArchive(ociLayoutFiles([image]), archive, 'dir');
     const work = userDir(base, 'work', u);
-    const cli = (...argv: string[]) =>
-      runAs(u, process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), '-g', join(work, 'g'), '-R', join(work, 'r'), ...argv]);
+    const cli = cliAs(u, work);
     // Root-owned layer entries cannot be chowned without root or a user namespace.
     const failed = cli('import-image', archive);
     expect(failed.status).not.toBe(0);

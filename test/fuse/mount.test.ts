@@ -8,7 +8,6 @@ import {
   appendFileSync,
   existsSync,
   chmodSync,
-  chownSync,
   closeSync,
   fstatSync,
   mkdirSync,
@@ -28,9 +27,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { constants as nativeConstants, lgetxattrOptional, llistxattr, renameat2 } from '../../src/native.js';
 import { rootlessUser, runAs } from '../helpers/rootless.js';
+import { codeOf } from '../helpers/errors.js';
 import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers, describeTree, type LayerSpec } from './layerset.js';
-import { daemonPids, mountStrata, overlayOptions, runStrataFuse, waitFor } from './mount.js';
+import { daemonPids, mountAsUser, mountStrata, runStrataFuse, waitFor } from './mount.js';
 
 const LOWER: LayerSpec = {
   'file': 'lower',
@@ -43,14 +43,6 @@ const LOWER: LayerSpec = {
 };
 const BELOW: LayerSpec = { 'dir/c': 'c', 'opq/hidden': 'h' };
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-}
 
 function mountSource(mnt: string): string | undefined {
   const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mnt);
@@ -203,17 +195,7 @@ describe('strata-fuse run by an unprivileged user', () => {
   it('mounts, writes whiteouts and copies up as the user, and exits on fusermount3 -u', async () => {
     const user = rootlessUser();
     if (!user) return;
-    const base = tempDir();
-    const home = join(base, 'home');
-    mkdirSync(home);
-    const dirs = makeLayers(home, [{ 'f': 'lower', 'd/x': 'x', 'd/y': 'y' }]);
-    spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
-    const mnt = join(home, 'm');
-    mkdirSync(mnt);
-    chownSync(mnt, user.uid, user.gid);
-    const up = runStrataFuse(['-o', overlayOptions(dirs), mnt], { user });
-    expect(up.stderr).toBe('');
-    expect(up.status).toBe(0);
+    const { dirs, mnt } = mountAsUser(user, (h) => makeLayers(h, [{ 'f': 'lower', 'd/x': 'x', 'd/y': 'y' }]));
     const r = runAs(user, 'sh', ['-c', `set -e; cd ${mnt}; rm f; echo more >> d/x; mkdir f; mv d d2; ls d2 f`]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('d2:\nx\ny\n\nf:\n');

@@ -4,12 +4,12 @@
  * operation script on a mount and records each step's result (ok, a value, or the errno code).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, readlinkSync } from 'node:fs';
+import { chownSync, mkdirSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { repoRoot, runAs, type TestUser } from '../helpers/rootless.js';
-import { mountsUnder } from '../helpers/tmp.js';
+import { mountsUnder, tempDir } from '../helpers/tmp.js';
 import { makeLayers, type LayerDirs, type LayerSpec } from './layerset.js';
 
 export const MAIN_TS = join(repoRoot, 'src', 'fuse', 'main.ts');
@@ -32,6 +32,24 @@ export function overlayOptions(dirs: LayerDirs, extra: string[] = []): string {
 export function runStrataFuse(args: string[], opts: { cwd?: string; user?: TestUser } = {}): SpawnSyncReturns<string> {
   if (opts.user) return runAs(opts.user, LAUNCHER, args, { cwd: opts.cwd, env: launcherEnv(), timeout: 20_000 });
   return spawnSync(LAUNCHER, args, { cwd: opts.cwd ?? '/', env: { ...process.env, ...launcherEnv() }, encoding: 'utf8', timeout: 20_000 });
+}
+
+/**
+ * Layers made by `make` in a fresh home owned by `user`, mounted at home/m by strata-fuse run as
+ * that user (fusermount3, no root); the command must succeed without a word.
+ */
+export function mountAsUser(user: TestUser, make: (home: string) => LayerDirs): { dirs: LayerDirs; mnt: string } {
+  const home = join(tempDir(), 'home');
+  mkdirSync(home);
+  const dirs = make(home);
+  spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
+  const mnt = join(home, 'm');
+  mkdirSync(mnt);
+  chownSync(mnt, user.uid, user.gid);
+  const up = runStrataFuse(['-o', overlayOptions(dirs), mnt], { user });
+  expect(up.stderr).toBe('');
+  expect(up.status).toBe(0);
+  return { dirs, mnt };
 }
 
 /** Mounts the layers with strata-fuse at mnt and checks the mount is live when the command returns. */

@@ -14,6 +14,7 @@ import { create, open } from '../../src/fuse/ops-file.js';
 import { link, mknod, readlink, rename, symlink, unlink } from '../../src/fuse/ops-namespace.js';
 import { getxattr, listxattr, removexattr, setxattr } from '../../src/fuse/ops-xattr.js';
 import { ORIGIN_XATTR } from '../../src/fuse/node.js';
+import { codeOf } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeLayers, type LayerDirs, type LayerSpec } from './layerset.js';
 
@@ -77,14 +78,6 @@ function readAll(ov: Overlay, path: string): string {
   return buf.subarray(0, n).toString();
 }
 
-function codeOfCall(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-}
 
 describe('lookup and merge', () => {
   it('merges layers, hides both whiteout forms and stops at all four opaque forms', () => {
@@ -93,9 +86,9 @@ describe('lookup and merge', () => {
     expect(names(ov, '/d')).toEqual(['x', 'y', 'z']);
     for (const d of ['/opq-user', '/opq-fuse', '/opq-marker']) expect(names(ov, d)).toEqual([]);
     expect(names(ov, '/opq-trusted')).toEqual(['new']);
-    expect(codeOfCall(() => getattr(ov, '/gone-dev'))).toBe('ENOENT');
-    expect(codeOfCall(() => getattr(ov, '/gone-file'))).toBe('ENOENT');
-    expect(codeOfCall(() => getattr(ov, '/opq-marker/old'))).toBe('ENOENT');
+    expect(codeOf(() => getattr(ov, '/gone-dev'))).toBe('ENOENT');
+    expect(codeOf(() => getattr(ov, '/gone-file'))).toBe('ENOENT');
+    expect(codeOf(() => getattr(ov, '/opq-marker/old'))).toBe('ENOENT');
     expect(readAll(ov, '/a')).toBe('top-a');
     expect(readAll(ov, '/d/x')).toBe('dx');
     expect(readlink(ov, '/link')).toBe('a');
@@ -103,23 +96,23 @@ describe('lookup and merge', () => {
 
   it('hides .wh. names and internal xattrs from users and refuses to create them', () => {
     const { ov } = setup();
-    expect(codeOfCall(() => getattr(ov, '/.wh.gone-file'))).toBe('ENOENT');
-    expect(codeOfCall(() => create(ov, root, '/.wh.x', 0o644))).toBe('EINVAL');
-    expect(codeOfCall(() => mkdir(ov, root, '/.wh.y', 0o755))).toBe('EINVAL');
+    expect(codeOf(() => getattr(ov, '/.wh.gone-file'))).toBe('ENOENT');
+    expect(codeOf(() => create(ov, root, '/.wh.x', 0o644))).toBe('EINVAL');
+    expect(codeOf(() => mkdir(ov, root, '/.wh.y', 0o755))).toBe('EINVAL');
     expect(listxattr(ov, '/a')).toEqual(['user.keep']);
     expect(getxattr(ov, '/a', 'user.keep').toString()).toBe('kept');
-    expect(codeOfCall(() => getxattr(ov, '/a', 'trusted.overlay.opaque'))).toBe('ENODATA');
-    expect(codeOfCall(() => setxattr(ov, '/a', 'user.overlay.opaque', Buffer.from('y'), 0))).toBe('EPERM');
+    expect(codeOf(() => getxattr(ov, '/a', 'trusted.overlay.opaque'))).toBe('ENODATA');
+    expect(codeOf(() => setxattr(ov, '/a', 'user.overlay.opaque', Buffer.from('y'), 0))).toBe('EPERM');
   });
 
   it('refuses every change with EROFS when there is no upper layer', () => {
     const { dirs } = setup();
     const ov = new Overlay({ ...defaultConfig(), lowerdirs: dirs.lowers, readOnly: true });
     expect(readAll(ov, '/b')).toBe('top-b');
-    expect(codeOfCall(() => create(ov, root, '/new', 0o644))).toBe('EROFS');
-    expect(codeOfCall(() => unlink(ov, '/a'))).toBe('EROFS');
-    expect(codeOfCall(() => open(ov, '/a', 2))).toBe('EROFS');
-    expect(codeOfCall(() => chmod(ov, '/a', 0o600))).toBe('EROFS');
+    expect(codeOf(() => create(ov, root, '/new', 0o644))).toBe('EROFS');
+    expect(codeOf(() => unlink(ov, '/a'))).toBe('EROFS');
+    expect(codeOf(() => open(ov, '/a', 2))).toBe('EROFS');
+    expect(codeOf(() => chmod(ov, '/a', 0o600))).toBe('EROFS');
     expect(readdirSync(dirs.upper)).toEqual([]);
   });
 });
@@ -160,7 +153,7 @@ describe('copy-up', () => {
     setxattr(ov, '/deep/er/f', 'user.new', Buffer.from('1'), 0);
     expect(existsSync(join(dirs.upper, 'deep/er/f'))).toBe(true);
     removexattr(ov, '/deep/er/f', 'user.new');
-    expect(codeOfCall(() => removexattr(ov, '/b', 'user.none'))).toBe('ENODATA');
+    expect(codeOf(() => removexattr(ov, '/b', 'user.none'))).toBe('ENODATA');
   });
 });
 
@@ -203,9 +196,9 @@ describe('deletes and whiteouts', () => {
 
   it('refuses rmdir of a directory that is not empty in the merged view', () => {
     const { ov } = setup();
-    expect(codeOfCall(() => rmdir(ov, '/d'))).toBe('ENOTEMPTY');
-    expect(codeOfCall(() => rmdir(ov, '/a'))).toBe('ENOTDIR');
-    expect(codeOfCall(() => unlink(ov, '/d'))).toBe('EISDIR');
+    expect(codeOf(() => rmdir(ov, '/d'))).toBe('ENOTEMPTY');
+    expect(codeOf(() => rmdir(ov, '/a'))).toBe('ENOTDIR');
+    expect(codeOf(() => unlink(ov, '/d'))).toBe('EISDIR');
   });
 });
 
@@ -216,7 +209,7 @@ describe('rename, links and special files', () => {
     rename(ov, '/b', '/d/b2');
     expect(readAll(ov, '/d/b2')).toBe('top-b');
     expect(getattr(ov, '/d/b2').ino).toBe(ino);
-    expect(codeOfCall(() => getattr(ov, '/b'))).toBe('ENOENT');
+    expect(codeOf(() => getattr(ov, '/b'))).toBe('ENOENT');
     expect(lstatSync(join(dirs.upper, 'b')).isCharacterDevice()).toBe(true);
   });
 
@@ -225,7 +218,7 @@ describe('rename, links and special files', () => {
     rename(ov, '/d', '/moved');
     expect(names(ov, '/moved')).toEqual(['x', 'y', 'z']);
     expect(readAll(ov, '/moved/z')).toBe('dz');
-    expect(codeOfCall(() => getattr(ov, '/d'))).toBe('ENOENT');
+    expect(codeOf(() => getattr(ov, '/d'))).toBe('ENOENT');
     expect(lstatSync(join(dirs.upper, 'd')).isCharacterDevice()).toBe(true);
     // Moving it back over the whiteout shows exactly the moved contents again.
     rename(ov, '/moved', '/d');
@@ -235,9 +228,9 @@ describe('rename, links and special files', () => {
   it('renames over an empty merged directory and refuses a non-empty one', () => {
     const { ov } = setup();
     mkdir(ov, root, '/empty', 0o755);
-    expect(codeOfCall(() => rename(ov, '/empty', '/d'))).toBe('ENOTEMPTY');
-    expect(codeOfCall(() => rename(ov, '/a', '/d'))).toBe('EISDIR');
-    expect(codeOfCall(() => rename(ov, '/d', '/a'))).toBe('ENOTDIR');
+    expect(codeOf(() => rename(ov, '/empty', '/d'))).toBe('ENOTEMPTY');
+    expect(codeOf(() => rename(ov, '/a', '/d'))).toBe('EISDIR');
+    expect(codeOf(() => rename(ov, '/d', '/a'))).toBe('ENOTDIR');
     for (const n of ['x', 'y', 'z']) unlink(ov, `/d/${n}`);
     rename(ov, '/empty', '/d');
     expect(names(ov, '/d')).toEqual([]);

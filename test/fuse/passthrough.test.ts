@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
-  chownSync,
   closeSync,
   fchmodSync,
   linkSync,
@@ -30,9 +29,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PASSTHROUGH_ENV } from '../../src/fuse/fuse-ops.js';
 import { rootlessUser, runAs } from '../helpers/rootless.js';
+import { codeOf } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeLayers, type LayerDirs } from './layerset.js';
-import { daemonPids, mountStrata, overlayOptions, runStrataFuse } from './mount.js';
+import { daemonPids, mountAsUser, mountStrata } from './mount.js';
 
 /** Bigger than one READ (1 MiB): lower files this big go through passthrough. */
 const BIG = 3 << 20;
@@ -69,14 +69,6 @@ function daemonReadBytes(mnt: string): number {
   return Number(/^rchar: (\d+)$/m.exec(io)![1]);
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-}
 
 function daemonFds(mnt: string): number {
   const [pid] = daemonPids(mnt);
@@ -224,17 +216,7 @@ describe('strata-fuse passthrough of lower files', () => {
   it('works for an unprivileged user, who may not open backing files', () => {
     const user = rootlessUser();
     if (!user) return;
-    const base = tempDir();
-    const home = join(base, 'home');
-    mkdirSync(home);
-    const dirs = layers(home);
-    spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
-    const mnt = join(home, 'm');
-    mkdirSync(mnt);
-    chownSync(mnt, user.uid, user.gid);
-    const up = runStrataFuse(['-o', overlayOptions(dirs), mnt], { user });
-    expect(up.stderr).toBe('');
-    expect(up.status).toBe(0);
+    const { dirs, mnt } = mountAsUser(user, (h) => layers(h));
     // A reader holds the lower file open across the copy-up of `echo >>`, and reads it first.
     const r = runAs(user, 'sh', [
       '-c',

@@ -5,15 +5,14 @@
  * Directories with lower contents are the exception: the kernel (without redirect_dir) answers
  * EXDEV, strata-fuse exchanges them as its plain rename moves them.
  */
-import { spawnSync } from 'node:child_process';
-import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { constants as nativeConstants, renameat2 } from '../../src/native.js';
 import { rootlessUser, runAs } from '../helpers/rootless.js';
 import { tempDir } from '../helpers/tmp.js';
 import { describeTree, makeLayers, type LayerSpec } from './layerset.js';
-import { mountKernel, mountPair, mountStrata, overlayOptions, play, runStrataFuse, unmount, type Step } from './mount.js';
+import { mountAsUser, mountKernel, mountPair, mountStrata, play, type Step, unmount } from './mount.js';
 
 const BOTTOM: LayerSpec = {
   'f1': 'one',
@@ -161,17 +160,7 @@ describe('renameat2 RENAME_EXCHANGE on strata-fuse', () => {
   it('exchanges lower files when run by an unprivileged user', () => {
     const user = rootlessUser();
     if (!user) return;
-    const base = tempDir();
-    const home = join(base, 'home');
-    mkdirSync(home);
-    const dirs = makeLayers(home, [{ 'a': 'lower a', 'd/b': 'lower b' }]);
-    spawnSync('chown', ['-R', `${user.uid}:${user.gid}`, home]);
-    const mnt = join(home, 'm');
-    mkdirSync(mnt);
-    chownSync(mnt, user.uid, user.gid);
-    const up = runStrataFuse(['-o', overlayOptions(dirs), mnt], { user });
-    expect(up.stderr).toBe('');
-    expect(up.status).toBe(0);
+    const { dirs, mnt } = mountAsUser(user, (h) => makeLayers(h, [{ 'a': 'lower a', 'd/b': 'lower b' }]));
     // root cannot enter the user's mount (no allow_other): everything is looked at as the user.
     const py = [
       'import ctypes, os, sys',
