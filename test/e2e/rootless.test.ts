@@ -38,6 +38,15 @@ function cliAs(u: TestUser, work: string, ...opts: string[]) {
     runAs(u, process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), '-g', join(work, 'g'), '-R', join(work, 'r'), ...opts, ...argv]);
 }
 
+/** The flow image as an OCI layout, and a work directory `u` owns, in a fresh temp dir. */
+async function layoutAndWork(u: TestUser): Promise<{ archive: string; image: ReturnType<typeof flowImage>; work: string }> {
+  const base = tempDir();
+  const archive = join(base, 'layout');
+  const image = flowImage();
+  await writeArchive(ociLayoutFiles([image]), archive, 'dir');
+  return { archive, image, work: userDir(base, 'work', u) };
+}
+
 describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
   it('an empty store picks fuse-overlay; import, mount, write, commit, diff, delete all work, root files shown as the user', async () => {
     const u = user!;
@@ -65,11 +74,7 @@ describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
 
   it('strata import-image, images and status from the command line, without root', async () => {
     const u = user!;
-    const base = tempDir();
-    const archive = join(base, 'layout');
-    const image = flowImage();
-    await writeArchive(ociLayoutFiles([image]), archive, 'dir');
-    const work = userDir(base, 'work', u);
+    const { archive, image, work } = await layoutAndWork(u);
     const cli = cliAs(u, work, '--storage-opt', 'fuse-overlay.force_mask=shared');
     const imported = cli('import-image', archive);
     expect(imported.stderr).toBe('');
@@ -83,11 +88,7 @@ describe.skipIf(user === undefined)('rootless, as strata-rootless', () => {
 
   it('a failed import without root leaves nothing behind, so the next one (with force_mask) succeeds', async () => {
     const u = user!;
-    const base = tempDir();
-    const archive = join(base, 'layout');
-    const image = flowImage();
-    await writeArchive(ociLayoutFiles([image]), archive, 'dir');
-    const work = userDir(base, 'work', u);
+    const { archive, image, work } = await layoutAndWork(u);
     const cli = cliAs(u, work);
     // Root-owned layer entries cannot be chowned without root or a user namespace.
     const failed = cli('import-image', archive);
