@@ -123,12 +123,13 @@ export class AttrCache implements OverlaySink {
     const node = this.ov.find(path);
     if (!node) return 'absent';
     const layer = node.layers[0]!;
+    const merged = node.layers.length > 1;
     // A lower entry never changes: its parent's cached listing knows it.
     const known = layer.cachedEntry(path);
-    if (known) return this.#put(path, layer.index, identityOfEntry(this.ov, layer, known));
+    if (known) return this.#put(path, layer.index, identityOfEntry(this.ov, layer, known, merged));
     const st = layer.lstat(path);
     if (!st) return 'unknown';
-    return this.#put(path, layer.index, identityAt(this.ov, layer, path, st, node.layers.length > 1));
+    return this.#put(path, layer.index, identityAt(this.ov, layer, path, st, merged));
   }
 
   #put(path: string, layer: number, id: Identity): CacheRecord {
