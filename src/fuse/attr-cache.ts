@@ -13,6 +13,7 @@ import type { CacheRecord } from './binding.js';
 import { isHiddenName } from './hidden.js';
 import { isDirMode, splitParent } from './layers.js';
 import { identityAt, identityOfEntry, type Identity } from './ops-attr.js';
+import { ListAhead } from './list-ahead.js';
 import type { DirEntry } from './ops-dir.js';
 import type { Overlay, OverlaySink } from './overlay.js';
 
@@ -40,6 +41,7 @@ function quietly(fn: () => void): void {
 
 export class AttrCache implements OverlaySink {
   readonly #misses = new Map<string, number>();
+  readonly #ahead = new ListAhead({ prepare: (dir) => this.#prefetch(dir) });
 
   constructor(
     private readonly ov: Overlay,
@@ -95,13 +97,21 @@ export class AttrCache implements OverlaySink {
     return n;
   }
 
-  #prefetch(dir: string): void {
+  /** Lists and publishes dir (unless too big); its entries, or undefined when it was not. */
+  #prefetch(dir: string): readonly DirEntry[] | undefined {
     this.#misses.delete(dir);
     const node = this.ov.find(dir);
-    if (!node || !isDirMode(node.type)) return;
-    if (this.ov.merged(dir).length > PREFETCH_MAX_ENTRIES) return;
+    if (!node || !isDirMode(node.type)) return undefined;
+    if (this.ov.merged(dir).length > PREFETCH_MAX_ENTRIES) return undefined;
     const { entries, complete } = this.list(dir);
     this.listed(dir, entries, complete);
+    return entries;
+  }
+
+  /** JS answered readdir: publish the listing, and list the subtree ahead of the walk (list-ahead.ts). */
+  answered(path: string, entries: readonly DirEntry[], complete: boolean): void {
+    this.listed(path, entries, complete);
+    this.#ahead.answered(path, entries);
   }
 
   /** A directory's entries as readdir computed them; complete when none was skipped. */
@@ -112,7 +122,11 @@ export class AttrCache implements OverlaySink {
       const records: CacheRecord[] = [self];
       const prefix = path === '/' ? '/' : `${path}/`;
       for (const e of entries) records.push(this.#put(prefix + e.name, e.layer, e.id));
-      if (complete) records.push({ kind: 'complete', path });
+      if (complete) {
+        records.push({ kind: 'complete', path });
+        // Last: any put above that changes an entry drops the directory's listing in C.
+        records.push({ kind: 'listing', path, entries: entries.map((e) => ({ name: e.name, mode: e.id.mode, ino: e.id.ino })) });
+      }
       this.target.apply(records);
     });
   }

@@ -89,6 +89,11 @@ export type CacheRecord =
     }
   /** drop: path and all below it are gone; forget: what is there is unknown; complete: a listed directory. */
   | { kind: 'drop' | 'forget' | 'complete'; path: string }
+  /**
+   * A complete directory's readdir answer (after `.` and `..`), kept until anything below it
+   * changes; its entries must have been put already (READDIRPLUS looks each one up).
+   */
+  | { kind: 'listing'; path: string; entries: ReadonlyArray<{ name: string; mode: number; ino: number | bigint }> }
   | { kind: 'clear'; path: '' };
 
 /** Mount options; each maps to one `-o` option of libfuse 2.9 (see docs/fuse-native-patch.md). */

@@ -70,7 +70,7 @@ export function fuseOps(ov: Overlay): FuseOps {
     readdir: (path) => {
       const p = need(path);
       const { entries, complete } = dir.readdir(ov, p);
-      ov.sink?.listed(p, entries, complete);
+      ov.sink?.answered(p, entries, complete);
       const dirStat: FuseStat = { mode: fsc.S_IFDIR | 0o755 };
       return {
         names: ['.', '..', ...entries.map((e) => e.name)],

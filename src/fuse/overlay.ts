@@ -73,6 +73,8 @@ export interface OverlaySink {
   missing(path: string): void;
   /** A directory's entries, all of them when complete. */
   listed(path: string, entries: readonly DirEntry[], complete: boolean): void;
+  /** readdir answered with a directory's entries: listed, and a walk may be under way. */
+  answered(path: string, entries: readonly DirEntry[], complete: boolean): void;
 }
 
 function isPromise(v: unknown): v is Promise<unknown> {
