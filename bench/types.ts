@@ -57,6 +57,11 @@ export interface ProfileSummary {
 
 export interface TargetCheck {
   target: string;
+  /**
+   * Where the target comes from: an issue's text, or 'further' for goals of ours beyond what any
+   * issue asks (workloads the issues do not name, or a stricter reading of their words).
+   */
+  from: 'issue #3' | 'issue #4' | 'further';
   measured: string;
   met: boolean | 'unknown';
   /** Workloads responsible (profiled when the target is missed). */
