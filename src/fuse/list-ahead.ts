@@ -5,18 +5,19 @@
  * FUSE thread at once. So once JS has answered a listing, it lists that directory's subtree
  * depth first, in the order a walker meets it, while the walker is still busy with what it got:
  * one directory per turn of the event loop, so requests that do reach JS wait for one directory
- * at most. A budget per answered listing bounds the work a lone `ls` sets off; a walk that runs
- * past the prepared part makes JS answer again below what was listed, which renews the budget
- * and doubles it, so a long walk is mostly answered in C.
+ * at most. A budget per answered listing, counted in entries listed (a big directory costs what
+ * it takes to list), bounds the work a lone `ls` sets off; a walk that runs past the prepared part
+ * makes JS answer again below what was listed, which renews the budget and doubles it, so a long
+ * walk is mostly answered in C.
  */
 import { LRUCache } from 'lru-cache';
 import { isDirMode, splitParent } from './layers.js';
 import type { DirEntry } from './ops-dir.js';
 
-/** Directories listed ahead after a listing JS answers out of the blue. */
-export const LIST_AHEAD_BUDGET = 64;
+/** Entries (a directory counts one, plus one per entry) listed ahead after a listing JS answers out of the blue. */
+export const LIST_AHEAD_BUDGET = 1024;
 /** The most a walk's budget grows to. */
-const MAX_BUDGET = 1024;
+const MAX_BUDGET = 65536;
 /** Directories remembered as listed, to tell a walk going on from a new one. */
 const RECENT = 4096;
 /** Planned directories kept, the oldest (furthest from the walk) dropped first. */
@@ -84,6 +85,7 @@ export class ListAhead {
       // Gone or unreadable by now: the walk will get JS's answer for it, if it asks.
     }
     if (entries) {
+      this.#budget -= entries.length;
       this.#recent.set(dir, true);
       this.#push(dir, entries);
     }

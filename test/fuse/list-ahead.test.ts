@@ -56,21 +56,36 @@ describe('ListAhead', () => {
     expect(listed).toEqual(['/a', '/a/a1', '/a/a1/x', '/a/a2', '/b', '/c', '/c/c1']);
   });
 
-  it('stops at the budget of one answered listing', async () => {
-    const { ahead, listed } = recorder(2);
+  it('stops at the budget of one answered listing, counted in entries listed', async () => {
+    // /a costs 1 + its 3 entries, /a/a1 1 + 2: the budget of 5 runs out there.
+    const { ahead, listed } = recorder(5);
     ahead.answered('/', entriesOf('/'));
     await settle();
     expect(listed).toEqual(['/a', '/a/a1']);
   });
 
+  it('counts a big directory by its size', async () => {
+    const listed: string[] = [];
+    const files = Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, layer: 0, id: { mode: S_IFREG | 0o644, ino: 3 + i } }));
+    const ahead = new ListAhead({
+      prepare: (dir) => {
+        listed.push(dir);
+        return files as unknown as DirEntry[];
+      },
+    }, 10);
+    ahead.answered('/', entriesOf('/'));
+    await settle();
+    expect(listed).toEqual(['/a']);
+  });
+
   it('doubles the budget when the walk outruns it below listed directories, and skips what JS answered', async () => {
-    const { ahead, listed } = recorder(2);
+    const { ahead, listed } = recorder(5);
     ahead.answered('/', entriesOf('/'));
     await settle();
     // The walk reached /a/a1/x first: JS answered it; its parent was listed ahead, so a walk is on.
     ahead.answered('/a/a1/x', entriesOf('/a/a1/x'));
     await settle();
-    // Budget 4 now: the rest of the plan, /a/a1/x not listed again.
+    // Budget 10 now: the rest of the plan, /a/a1/x not listed again.
     expect(listed).toEqual(['/a', '/a/a1', '/a/a2', '/b', '/c', '/c/c1']);
   });
 
