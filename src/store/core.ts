@@ -57,6 +57,9 @@ export class StoreCore {
     readonly layers: LayerStore,
     readonly images: ImageStore,
     readonly containers: ContainerStore,
+    /** `<runroot>/<driver>-locks`: one lock file per blob digest (Store.digestLock). */
+    readonly digestLockRoot: string,
+    readonly lockOptions: LockOptions | undefined,
   ) {}
 
   static async open(options: StoreOptions): Promise<StoreCore> {
@@ -99,6 +102,8 @@ export class StoreCore {
       new LayerStore(dirs.layers, dirs.runLayers, driver, lock(dirs.layers, 'layers.lock')),
       new ImageStore(dirs.images, lock(dirs.images, 'images.lock')),
       new ContainerStore(dirs.containers, lock(dirs.containers, 'containers.lock')),
+      dirs.locks,
+      options.lock,
     );
   }
 

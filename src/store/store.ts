@@ -6,11 +6,14 @@
  *   const store = await Store.open({ graphRoot, runRoot, driver: 'vfs' });
  *   const { layer } = await store.putLayer({ names: ['base'] }, fs.createReadStream('base.tar.gz'));
  */
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Change, Driver, DriverStatus } from '../driver.js';
 import type { Decision } from '../registry.js';
+import { digestError } from './bigdata.js';
 import { copy, StoreCore, type StoreOptions } from './core.js';
-import { ErrContainerUnknown, ErrNotAContainer } from './errors.js';
+import { ErrContainerUnknown, ErrInvalidDigest, ErrNotAContainer } from './errors.js';
+import { StoreLock } from './lock.js';
 import type { NameOperation } from './names.js';
 import * as any from './ops-any.js';
 import * as containers from './ops-containers.js';
@@ -302,5 +305,16 @@ export class Store {
   }
   garbageCollect(): Promise<void> {
     return any.garbageCollect(this.core);
+  }
+
+  /**
+   * A lock shared with every process using this store, for one blob digest (containers/storage's
+   * GetDigestLock): callers that fetch or write the same blob take it so only one does the work.
+   * The lock file is `<runroot>/<driver>-locks/<digest>`.
+   */
+  digestLock(digest: string): StoreLock {
+    const why = digestError(digest);
+    if (why !== undefined) throw new ErrInvalidDigest(`digest lock for "${digest}": ${why}`);
+    return new StoreLock(join(this.core.digestLockRoot, digest), this.core.lockOptions);
   }
 }
