@@ -37,12 +37,14 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
 };
 
-function recorder(budget: number): { ahead: ListAhead; listed: string[] } {
+/** A ListAhead whose listings come from `list` (TREE by default), recording what it listed. */
+function recorder(budget: number, list: (dir: string) => DirEntry[] = entriesOf): { ahead: ListAhead; listed: string[] } {
   const listed: string[] = [];
   const ahead = new ListAhead({
     prepare: (dir) => {
+      const entries = list(dir);
       listed.push(dir);
-      return entriesOf(dir);
+      return entries;
     },
   }, budget);
   return { ahead, listed };
@@ -65,14 +67,8 @@ describe('ListAhead', () => {
   });
 
   it('counts a big directory by its size', async () => {
-    const listed: string[] = [];
     const files = Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, layer: 0, id: { mode: S_IFREG | 0o644, ino: 3 + i } }));
-    const ahead = new ListAhead({
-      prepare: (dir) => {
-        listed.push(dir);
-        return files as unknown as DirEntry[];
-      },
-    }, 10);
+    const { ahead, listed } = recorder(10, () => files as unknown as DirEntry[]);
     ahead.answered('/', entriesOf('/'));
     await settle();
     expect(listed).toEqual(['/a']);
@@ -99,14 +95,10 @@ describe('ListAhead', () => {
   });
 
   it('goes on after a directory that cannot be listed any more', async () => {
-    const listed: string[] = [];
-    const ahead = new ListAhead({
-      prepare: (dir) => {
-        if (dir === '/a') throw Object.assign(new Error('gone'), { code: 'ENOENT' });
-        listed.push(dir);
-        return entriesOf(dir);
-      },
-    }, 64);
+    const { ahead, listed } = recorder(64, (dir) => {
+      if (dir === '/a') throw Object.assign(new Error('gone'), { code: 'ENOENT' });
+      return entriesOf(dir);
+    });
     ahead.answered('/', entriesOf('/'));
     await settle();
     expect(listed).toEqual(['/b', '/c', '/c/c1']);
