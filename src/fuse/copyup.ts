@@ -22,7 +22,7 @@ import {
 import { lgetxattrOptional, llistxattr, lsetxattr, mknod, utimensat } from '../native.js';
 import { major, minor, nsToTimespec } from './binding.js';
 import { codeOf, fail } from './errno.js';
-import { S_IFMT, splitParent } from './layers.js';
+import { childPath, S_IFMT, splitParent } from './layers.js';
 import { isDir, ORIGIN_XATTR, type Node } from './node.js';
 import type { Overlay } from './overlay.js';
 import { keepingParentTimes, markOpaque } from './upper.js';
@@ -186,7 +186,7 @@ export function copyUpTree(ov: Overlay, path: string): void {
   const node = copyUp(ov, path);
   if (!isDir(node)) return;
   for (const entry of ov.merged(path)) {
-    const child = path === '/' ? `/${entry.name}` : `${path}/${entry.name}`;
+    const child = childPath(path, entry.name);
     if (ov.node(child).type === 0o040000) copyUpTree(ov, child);
     else copyUp(ov, child);
   }

@@ -53,6 +53,11 @@ function splitParent(rel: string): [string, string] {
   return [i <= 0 ? '/' : rel.slice(0, i), rel.slice(i + 1)];
 }
 
+/** The overlay path of entry `name` of directory `dir` (splitParent's inverse). */
+function childPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
 /** Whether a directory carries an opaque xattr (any of the three names); see xattr-read.ts for why listed. */
 function hasOpaqueXattr(dir: string): boolean {
   for (const name of xattrNames(dir)) {
@@ -210,4 +215,4 @@ export class Layer {
   }
 }
 
-export { splitParent, joinPath, S_IFMT, S_IFDIR, S_IFCHR, S_IFREG, S_IFLNK };
+export { splitParent, childPath, joinPath, S_IFMT, S_IFDIR, S_IFCHR, S_IFREG, S_IFLNK };

@@ -11,7 +11,7 @@
  * walk is mostly answered in C.
  */
 import { LRUCache } from 'lru-cache';
-import { isDirMode, splitParent } from './layers.js';
+import { childPath, isDirMode, splitParent } from './layers.js';
 import type { DirEntry } from './ops-dir.js';
 
 /** Entries (a directory counts one, plus one per entry) listed ahead after a listing JS answers out of the blue. */
@@ -26,10 +26,6 @@ const MAX_PLANNED = 1024;
 export interface ListAheadTarget {
   /** Lists dir and publishes the listing; its entries, or undefined when it cannot be listed now. */
   prepare(dir: string): readonly DirEntry[] | undefined;
-}
-
-function childPath(dir: string, name: string): string {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
 export class ListAhead {

@@ -5,7 +5,7 @@
  */
 import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fail } from './errno.js';
-import { isDirMode, S_IFDIR, splitParent, type Layer } from './layers.js';
+import { childPath, isDirMode, S_IFDIR, splitParent, type Layer } from './layers.js';
 import { isDir } from './node.js';
 import { identityOfEntry, type Identity } from './ops-attr.js';
 import { claimNewName, removeName } from './ops-namespace.js';
@@ -24,10 +24,6 @@ export interface Listing {
   entries: DirEntry[];
   /** False when entries may be missing; listings are read whole today, so always true. */
   complete: boolean;
-}
-
-function childPath(dir: string, name: string): string {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
 /**
