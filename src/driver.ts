@@ -95,7 +95,14 @@ export interface DiffDriver {
   diffSize(id: string, parent: string, mappings?: IDMappings): Promise<number>;
 }
 
-export interface Driver extends ProtoDriver, DiffDriver {}
+export interface Driver extends ProtoDriver, DiffDriver {
+  /**
+   * Whether get() can show a layer with these mappings applied at mount time (uidMaps/gidMaps of
+   * MountOpts), so a container with its own mappings needs no copy of the image with its owners
+   * changed (containers/storage's SupportsShifting). Absent: no.
+   */
+  supportsShifting?(uidMap: readonly IDMap[], gidMap: readonly IDMap[]): boolean;
+}
 
 /** Options given to every driver's init, as graphdriver.Options. */
 export interface DriverOptions {

@@ -47,6 +47,7 @@ export async function initFuseOverlay(home: string, options: DriverOptions): Pro
     userXattr,
     nativeDiff: true,
     owner: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
+    shifting: true,
     status: [
       ['Backing Filesystem', backingFsName(home)],
       ['Supports d_type', 'true'],

@@ -29,12 +29,21 @@ export function formatMapping(maps: IDMap[]): string {
   return maps.map((m) => `${m.containerID}:${m.hostID}:${m.size}`).join(':');
 }
 
+/**
+ * The option for one side's mappings, as containers/storage writes it: a single one-ID range
+ * (a user with no subordinate IDs) squashes every owner to that host ID.
+ */
+function mappingOption(kind: 'uid' | 'gid', maps: IDMap[]): string {
+  const only = maps.length === 1 ? maps[0]! : undefined;
+  return only?.size === 1 ? `squash_to_${kind}=${only.hostID}` : `${kind}mapping=${formatMapping(maps)}`;
+}
+
 /** The `-o` argument for a mount: lowers relative to the home where their link lives there. */
 export function mountOptions(spec: MountSpec, extra: readonly string[]): string {
   const opts = [`lowerdir=${spec.lowerLinks.join(':')}`];
   if (spec.upper !== undefined && spec.work !== undefined) opts.push(`upperdir=${spec.upper}`, `workdir=${spec.work}`);
-  if (spec.uidMaps?.length) opts.push(`uidmapping=${formatMapping(spec.uidMaps)}`);
-  if (spec.gidMaps?.length) opts.push(`gidmapping=${formatMapping(spec.gidMaps)}`);
+  if (spec.uidMaps?.length) opts.push(mappingOption('uid', spec.uidMaps));
+  if (spec.gidMaps?.length) opts.push(mappingOption('gid', spec.gidMaps));
   return [...opts, ...extra, ...spec.options].join(',');
 }
 

@@ -20,9 +20,11 @@ import type {
   DiskUsage,
   Driver,
   DriverStatus,
+  IDMap,
   IDMappings,
   MountOpts,
 } from '../../src/driver.js';
+import { isContiguous } from '../../src/archive/idmap.js';
 import { ErrInvalidOption, hasCode } from '../../src/errors.js';
 import { copyTree, diskUsage } from '../../src/fs/copy-tree.js';
 import { naiveDiff } from '../../src/naive-diff.js';
@@ -46,6 +48,8 @@ export interface OverlayDriverConfig {
   status: DriverStatus;
   /** Owner of new layer directories (the mapped root). */
   owner: { uid: number; gid: number };
+  /** The mounter applies get()'s uidMaps/gidMaps to what the mount shows (a FUSE mount program does). */
+  shifting: boolean;
   /** Runs at the end of cleanup(), after every mount this driver made is gone. */
   release?: () => void;
 }
@@ -72,6 +76,12 @@ export class OverlayFamilyDriver implements Driver {
 
   get layout(): OverlayLayout {
     return this.#cfg.layout;
+  }
+
+  /** As containers/storage's overlay with a mount_program: contiguous mappings only, unless disabled. */
+  supportsShifting(uidMap: readonly IDMap[], gidMap: readonly IDMap[]): boolean {
+    if (process.env._CONTAINERS_OVERLAY_DISABLE_IDMAP === 'yes') return false;
+    return this.#cfg.shifting && isContiguous(uidMap) && isContiguous(gidMap);
   }
 
   async create(id: string, parent: string, opts?: CreateOpts): Promise<void> {

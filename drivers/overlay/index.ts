@@ -68,6 +68,8 @@ export async function initOverlay(home: string, options: DriverOptions): Promise
     userXattr,
     nativeDiff,
     owner: { uid: 0, gid: 0 },
+    // Idmapped lower layers (mount_setattr) are not used: mappings need a mapped copy instead.
+    shifting: false,
     release: opts.skipMountHome ? undefined : () => releasePrivateMount(home),
     status: [
       ['Backing Filesystem', host.backingFs],

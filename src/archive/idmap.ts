@@ -33,6 +33,19 @@ export function toContainer(ids: IDPair, m: IDMappings | undefined): IDPair | un
   return uid === undefined || gid === undefined ? undefined : { uid, gid };
 }
 
+/**
+ * Whether the ranges, sorted by either side, follow each other without gaps on both sides
+ * (containers/storage's idtools.IsContiguous): fuse-overlayfs maps only such, as it maps the
+ * upper layer too.
+ */
+export function isContiguous(maps: readonly IDMap[]): boolean {
+  const follows = (side: 'containerID' | 'hostID'): boolean => {
+    const sorted = [...maps].sort((a, b) => a[side] - b[side]);
+    return sorted.every((m, i) => i === 0 || m[side] === sorted[i - 1]![side] + sorted[i - 1]!.size);
+  };
+  return follows('hostID') && follows('containerID');
+}
+
 /** The host owner of container root (0:0), for directories the archive implies but omits. */
 export function rootPair(m: IDMappings | undefined): IDPair {
   return toHost({ uid: 0, gid: 0 }, m) ?? { uid: 0, gid: 0 };

@@ -244,14 +244,18 @@ export class LayerStore {
       await this.#saveMounts();
       return layer.mountPoint;
     }
+    const [uidMap, gidMap] = [opts.uidMap ?? [], opts.gidMap ?? []];
+    // Mappings shifted at mount time apply to an unmapped layer only: a mapped one holds host IDs already.
+    const shift = (uidMap.length > 0 || gidMap.length > 0) && unmapped(layer) && this.driver.supportsShifting?.(uidMap, gidMap) === true;
     const wantsMaps = opts.uidMap !== undefined || opts.gidMap !== undefined;
-    if (wantsMaps && (!sameMaps(opts.uidMap ?? [], layer.uidMap) || !sameMaps(opts.gidMap ?? [], layer.gidMap))) {
+    if (wantsMaps && !shift && (!sameMaps(uidMap, layer.uidMap) || !sameMaps(gidMap, layer.gidMap))) {
       throw new ErrInvalidMappings(`cannot mount layer ${layer.id}: shifting not enabled`);
     }
     const path = await this.driver.get(layer.id, {
       mountLabel: opts.mountLabel !== undefined && opts.mountLabel !== '' ? opts.mountLabel : layer.mountLabel,
       options: opts.options,
       volatile: opts.volatile,
+      ...(shift ? { uidMaps: uidMap, gidMaps: gidMap } : {}),
     });
     layer.mountPoint = normalize(path);
     layer.mountCount++;
@@ -317,8 +321,13 @@ export class LayerStore {
   }
 }
 
+/** A layer stored with container IDs as they are (no mappings of its own). */
+export function unmapped(layer: Pick<Layer, 'uidMap' | 'gidMap'>): boolean {
+  return layer.uidMap.length === 0 && layer.gidMap.length === 0;
+}
+
 /** The driver-side ID mappings of a layer, or undefined when it has none. */
 export function mappings(layer: Pick<Layer, 'uidMap' | 'gidMap'>): IDMappings | undefined {
-  if (layer.uidMap.length === 0 && layer.gidMap.length === 0) return undefined;
+  if (unmapped(layer)) return undefined;
   return { uidMap: layer.uidMap, gidMap: layer.gidMap };
 }

@@ -5,7 +5,7 @@ import { ErrInvalidOption } from '../errors.js';
 import { diskUsage } from '../fs/disk-usage.js';
 import { MOUNT_LABEL_FLAG, MOUNT_OPTS_FLAG, PROCESS_LABEL_FLAG, VOLATILE_FLAG } from './containers.js';
 import { copy, type StoreCore } from './core.js';
-import { mappings } from './layers.js';
+import { mappings, unmapped } from './layers.js';
 import type { Container, Flags, IDMappingOptions, Layer } from './types.js';
 
 export interface CreateContainerOptions extends IDMappingOptions {
@@ -37,8 +37,15 @@ export function createContainer(core: StoreCore, opts: CreateContainerOptions): 
       imageID = image.id;
       if (image.topLayer !== '') top = core.layers.get(image.topLayer);
     }
-    const layerUIDs = opts.hostUIDMapping === true ? [] : uidMap.length > 0 ? uidMap : (top?.uidMap ?? core.uidMap);
-    const layerGIDs = opts.hostGIDMapping === true ? [] : gidMap.length > 0 ? gidMap : (top?.gidMap ?? core.gidMap);
+    let layerUIDs = opts.hostUIDMapping === true ? [] : uidMap.length > 0 ? uidMap : (top?.uidMap ?? core.uidMap);
+    let layerGIDs = opts.hostGIDMapping === true ? [] : gidMap.length > 0 ? gidMap : (top?.gidMap ?? core.gidMap);
+    // A driver that maps owners at mount time (containers/storage's SupportsShifting) needs no
+    // mapped copy: the layer stays unmapped like the image's, and mount applies the container's.
+    const ownMaps = uidMap.length > 0 || gidMap.length > 0;
+    if (ownMaps && top !== undefined && unmapped(top) && core.driver.supportsShifting?.(layerUIDs, layerGIDs) === true) {
+      layerUIDs = [];
+      layerGIDs = [];
+    }
     const flags: Flags = { ...(opts.flags ?? {}) };
     const plabel = opts.processLabel ?? (typeof flags[PROCESS_LABEL_FLAG] === 'string' ? flags[PROCESS_LABEL_FLAG] : '');
     const mlabel = opts.mountLabel ?? (typeof flags[MOUNT_LABEL_FLAG] === 'string' ? flags[MOUNT_LABEL_FLAG] : '');
