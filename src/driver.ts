@@ -84,6 +84,17 @@ export interface ProtoDriver {
   metadata(id: string): Promise<Record<string, string>>;
   readWriteDiskUsage(id: string): Promise<DiskUsage>;
   cleanup(): Promise<void>;
+  /**
+   * Whether get() can show a layer with these mappings applied at mount time (uidMaps/gidMaps of
+   * MountOpts), so a container with its own mappings needs no copy of the image with its owners
+   * changed (containers/storage's SupportsShifting). Absent: no.
+   */
+  supportsShifting?(uidMap: readonly IDMap[], gidMap: readonly IDMap[]): boolean;
+  /**
+   * Re-owns layer `id`, just created from its parent, from the parent's mappings to its own
+   * (containers/storage's UpdateLayerIDMap). Absent: the layer keeps its parent's owners.
+   */
+  updateLayerIDMap?(id: string, from: IDMappings | undefined, to: IDMappings | undefined): Promise<void>;
 }
 
 export interface DiffDriver {
@@ -95,14 +106,7 @@ export interface DiffDriver {
   diffSize(id: string, parent: string, mappings?: IDMappings): Promise<number>;
 }
 
-export interface Driver extends ProtoDriver, DiffDriver {
-  /**
-   * Whether get() can show a layer with these mappings applied at mount time (uidMaps/gidMaps of
-   * MountOpts), so a container with its own mappings needs no copy of the image with its owners
-   * changed (containers/storage's SupportsShifting). Absent: no.
-   */
-  supportsShifting?(uidMap: readonly IDMap[], gidMap: readonly IDMap[]): boolean;
-}
+export interface Driver extends ProtoDriver, DiffDriver {}
 
 /** Options given to every driver's init, as graphdriver.Options. */
 export interface DriverOptions {

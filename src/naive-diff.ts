@@ -12,6 +12,7 @@ import type {
   DiskUsage,
   Driver,
   DriverStatus,
+  IDMap,
   IDMappings,
   MountOpts,
   ProtoDriver,
@@ -55,6 +56,12 @@ class NaiveDiffDriver implements Driver {
   }
   remove(id: string): Promise<void> {
     return this.proto.remove(id);
+  }
+  supportsShifting(uidMap: readonly IDMap[], gidMap: readonly IDMap[]): boolean {
+    return this.proto.supportsShifting?.(uidMap, gidMap) ?? false;
+  }
+  get updateLayerIDMap(): ProtoDriver['updateLayerIDMap'] {
+    return this.proto.updateLayerIDMap?.bind(this.proto);
   }
   get(id: string, options?: MountOpts): Promise<string> {
     return this.proto.get(id, options);

@@ -17,6 +17,7 @@ import type {
 } from '../../src/driver.js';
 import { ErrDuplicateID, ErrInvalidOption, ErrLayerUnknown, hasCode, wrap } from '../../src/errors.js';
 import { backingFsName } from '../../src/fs/backing-fs.js';
+import { chownByMaps } from '../../src/fs/chown-by-maps.js';
 import { copyTree } from '../../src/fs/copy-tree.js';
 import { diskUsage } from '../../src/fs/disk-usage.js';
 import { removeTree } from '../../src/fs/remove-tree.js';
@@ -52,6 +53,11 @@ export class VfsDriver implements ProtoDriver {
   async remove(id: string): Promise<void> {
     const dir = await this.#existing(id);
     await removeTree(dir);
+  }
+
+  /** The layer is a plain copy of its parent: its files are re-owned in place. */
+  async updateLayerIDMap(id: string, from: IDMappings | undefined, to: IDMappings | undefined): Promise<void> {
+    chownByMaps(await this.#existing(id), from, to);
   }
 
   async get(id: string, options: MountOpts = {}): Promise<string> {

@@ -2,7 +2,17 @@
  * Translating owners between container IDs (in the tar) and host IDs (on disk) with
  * ID mappings, as containers/storage's idtools: no mapping means the identity.
  */
+import { readFileSync } from 'node:fs';
 import type { IDMap, IDMappings } from '../driver.js';
+
+/** The kernel's overflow uid or gid: what an ID outside every mapping becomes (usually 65534). */
+export function overflowID(kind: 'uid' | 'gid'): number {
+  try {
+    return Number(readFileSync(`/proc/sys/kernel/overflow${kind}`, 'utf8').trim()) || 65534;
+  } catch {
+    return 65534;
+  }
+}
 
 function mapID(id: number, ranges: readonly IDMap[], from: 'containerID' | 'hostID', to: 'containerID' | 'hostID'): number | undefined {
   if (ranges.length === 0) return id;

@@ -3,7 +3,7 @@
  * `uidmapping=DISK:SHOWN:COUNT[:DISK:SHOWN:COUNT…]` does: a layer stored with container ids can be
  * shown with a user namespace's host ids without chowning a single file.
  */
-import { readFileSync } from 'node:fs';
+import { overflowID } from '../archive/idmap.js';
 import { ErrInvalidOption } from '../errors.js';
 
 export interface IdMapping {
@@ -25,14 +25,6 @@ export function parseIdMappings(spec: string): IdMapping[] {
     out.push({ disk: Number(parts[i]), shown: Number(parts[i + 1]), size: Number(parts[i + 2]) });
   }
   return out;
-}
-
-function readOverflow(file: string): number {
-  try {
-    return Number(readFileSync(file, 'utf8').trim()) || 65534;
-  } catch {
-    return 65534;
-  }
 }
 
 /** Translates one kind of id (uids or gids) in both directions, with squashing on the way out. */
@@ -89,7 +81,7 @@ export function mappersFor(cfg: {
   const squashUid = cfg.squashToUid ?? (cfg.squashToRoot ? 0 : undefined);
   const squashGid = cfg.squashToGid ?? (cfg.squashToRoot ? 0 : undefined);
   return {
-    uid: new IdMapper(cfg.uidMappings, squashUid, readOverflow('/proc/sys/kernel/overflowuid')),
-    gid: new IdMapper(cfg.gidMappings, squashGid, readOverflow('/proc/sys/kernel/overflowgid')),
+    uid: new IdMapper(cfg.uidMappings, squashUid, overflowID('uid')),
+    gid: new IdMapper(cfg.gidMappings, squashGid, overflowID('gid')),
   };
 }

@@ -154,6 +154,12 @@ export class LayerStore {
       } catch (err) {
         throw wrap(err, `creating ${spec.writeable === true ? 'read-write ' : ''}layer with ID "${id}"`);
       }
+      // A layer mapped otherwise than its parent holds the parent's files with their owners changed.
+      const parentLayer = spec.parent;
+      if (parentLayer !== undefined && this.driver.updateLayerIDMap !== undefined &&
+          (!sameMaps(parentLayer.uidMap, layer.uidMap) || !sameMaps(parentLayer.gidMap, layer.gidMap))) {
+        await this.driver.updateLayerIDMap(id, mappings(parentLayer), mappings(layer));
+      }
       if (spec.diff !== undefined) size = await this.#applyDiff(layer, spec.diff);
       delete layer.flags[INCOMPLETE_FLAG];
       await this.records.save(held);

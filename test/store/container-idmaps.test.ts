@@ -1,14 +1,19 @@
 /**
- * A container with ID mappings of its own on fuse-overlay: the mount program maps owners at mount
+ * Containers with ID mappings of their own. On fuse-overlay the mount program maps owners at mount
  * time (containers/storage's SupportsShifting), so the container's layer stays unmapped like its
- * image's, and the mount shows the image's files owned by the container's host IDs. A single
- * one-ID range squashes every owner to it, as containers/storage asks fuse-overlayfs to.
+ * image's, and the mount shows the image's files owned by the container's host IDs; a single
+ * one-ID range squashes every owner to it, as containers/storage asks fuse-overlayfs to. On vfs the
+ * container's copy of the image is re-owned (containers/storage's naive UpdateLayerIDMap).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, lstatSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lgetxattr, lsetxattr } from '../../src/native.js';
 import { gz, makeTar, openStore, stream } from './helpers.js';
+
+/** A valid v2 file capability (cap_net_raw+ep). */
+const CAP_NET_RAW = Buffer.from('0100000200200000000000000000000000000000', 'hex');
 
 const imageTar = (): Promise<Buffer> =>
   makeTar([
@@ -68,5 +73,50 @@ describe('containers with their own ID mappings on fuse-overlay', () => {
     const root = await store.mount(c.id);
     expect(owners(root, ['etc', 'etc/motd'])).toEqual(['etc 4242:4242', 'etc/motd 4242:4242']);
     await store.unmount(c.id);
+  }, 60_000);
+});
+
+describe('containers with their own ID mappings on vfs', () => {
+  const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+
+  it('re-owns the container\'s copy of the image, keeping setuid bits and file capabilities', async () => {
+    const { store, graph } = await openStore('vfs');
+    const tar = await makeTar([
+      { name: 'etc', type: 'directory' },
+      { name: 'etc/motd', body: 'hello\n', uid: 1000, gid: 1001 },
+      { name: 'bin', type: 'directory' },
+      { name: 'bin/su', body: '#!', mode: 0o4755 },
+    ]);
+    const { layer } = await store.putLayer({}, stream(gz(tar)));
+    const imageDir = join(graph, 'vfs', 'dir', layer.id);
+    lsetxattr(join(imageDir, 'bin/su'), 'security.capability', CAP_NET_RAW);
+    symlinkSync('etc/motd', join(imageDir, 'link'));
+    lchownSync(join(imageDir, 'link'), 7, 8);
+    await store.createImage({ layer: layer.id, names: ['img'] });
+    const c = await store.createContainer({ image: 'img', uidMap: map, gidMap: map });
+    expect((await store.layer(c.layerID)).uidMap).toEqual(map);
+    const root = await store.mount(c.id);
+    expect(owners(root, ['etc', 'etc/motd', 'bin/su', 'link'])).toEqual([
+      'etc 100000:100000', 'etc/motd 101000:101001', 'bin/su 100000:100000', 'link 100007:100008',
+    ]);
+    expect(lstatSync(join(root, 'bin/su')).mode & 0o7777).toBe(0o4755);
+    expect(lgetxattr(join(root, 'bin/su'), 'security.capability')).toEqual(CAP_NET_RAW);
+    await store.unmount(c.id);
+    // The image's own layer is untouched.
+    expect(owners(imageDir, ['etc/motd', 'link'])).toEqual(['etc/motd 1000:1001', 'link 7:8']);
+  }, 60_000);
+
+  it('refuses a parent with an owner outside its own mappings, and leaves no layer behind', async () => {
+    const { store } = await openStore('vfs');
+    const inner = [{ containerID: 0, hostID: 5000, size: 10 }];
+    const { layer } = await store.putLayer({ uidMap: inner, gidMap: inner }, stream(gz(await makeTar([{ name: 'f', body: 'x', uid: 3, gid: 3 }]))));
+    // A file the mappings cannot explain (host 77 is no container ID of the parent's).
+    const dir = await store.mount(layer.id);
+    writeFileSync(join(dir, 'odd'), 'x');
+    chownSync(join(dir, 'odd'), 77, 77);
+    await store.unmount(layer.id);
+    const before = (await store.layers()).length;
+    await expect(store.createLayer({ parent: layer.id, uidMap: map, gidMap: map })).rejects.toThrow(/77:77/);
+    expect((await store.layers()).length).toBe(before);
   }, 60_000);
 });

@@ -1,0 +1,53 @@
+/**
+ * Re-owning a layer's tree for other ID mappings, as containers/storage's ChownPathByMaps (the
+ * naive UpdateLayerIDMap): every entry below the root goes from host to container IDs through
+ * the old mappings, then back to host IDs through the new ones. An ID the old mappings do not
+ * know is an error, except 0:0, which a parent layer may have left unmapped; one the new mappings
+ * do not know becomes the overflow ID. A changed owner keeps its setuid/setgid bits and its file
+ * capabilities, which chown would clear.
+ */
+import { chmodSync, lchownSync } from 'node:fs';
+import { overflowID, toContainer } from '../archive/idmap.js';
+import type { IDMap, IDMappings } from '../driver.js';
+import { ErrInvalidOption } from '../errors.js';
+import { lgetxattrOptional, lsetxattr } from '../native.js';
+import { walkTree } from './walk.js';
+
+const CAPABILITY = 'security.capability';
+const S_ISUID_ISGID = 0o6000;
+
+function hostID(id: number, maps: readonly IDMap[], overflow: number): number {
+  if (maps.length === 0) return id;
+  for (const m of maps) if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
+  return overflow;
+}
+
+export function chownByMaps(root: string, from: IDMappings | undefined, to: IDMappings | undefined): void {
+  const overflow = { uid: overflowID('uid'), gid: overflowID('gid') };
+  const seen = new Set<string>();
+  for (const e of walkTree(root)) {
+    if (e.rel === '') continue;
+    // A hardlinked inode is re-owned once, through its first name.
+    if (e.stat.nlink > 1n) {
+      const key = `${e.stat.dev}:${e.stat.ino}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    const uid = Number(e.stat.uid);
+    const gid = Number(e.stat.gid);
+    let inContainer = toContainer({ uid, gid }, from);
+    if (inContainer === undefined) {
+      if (uid !== 0 || gid !== 0) throw new ErrInvalidOption(`mapping host ID pair ${uid}:${gid} of ${e.path} to the container: outside the layer's mappings`);
+      inContainer = { uid, gid };
+    }
+    const newUid = hostID(inContainer.uid, to?.uidMap ?? [], overflow.uid);
+    const newGid = hostID(inContainer.gid, to?.gidMap ?? [], overflow.gid);
+    if (newUid === uid && newGid === gid) continue;
+    const isLink = e.stat.isSymbolicLink();
+    const caps = isLink ? undefined : lgetxattrOptional(e.path, CAPABILITY);
+    lchownSync(e.path, newUid, newGid);
+    const mode = Number(e.stat.mode);
+    if (!isLink && (mode & S_ISUID_ISGID) !== 0) chmodSync(e.path, mode & 0o7777);
+    if (caps !== undefined) lsetxattr(e.path, CAPABILITY, caps);
+  }
+}
