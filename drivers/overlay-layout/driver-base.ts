@@ -24,8 +24,9 @@ import type {
   IDMappings,
   MountOpts,
 } from '../../src/driver.js';
-import { isContiguous } from '../../src/archive/idmap.js';
+import { isContiguous, rootPair } from '../../src/archive/idmap.js';
 import { ErrInvalidOption, hasCode } from '../../src/errors.js';
+import { chownByMaps } from '../../src/fs/chown-by-maps.js';
 import { copyTree, diskUsage } from '../../src/fs/copy-tree.js';
 import { naiveDiff } from '../../src/naive-diff.js';
 import { diffDirName, emptyDirName, mergedDirName, workDirName, type OverlayLayout } from './layout.js';
@@ -76,6 +77,22 @@ export class OverlayFamilyDriver implements Driver {
 
   get layout(): OverlayLayout {
     return this.#cfg.layout;
+  }
+
+  /**
+   * Re-owns the layer through a mount of it (each entry copied up with its new owner), then
+   * keeps that copy below the layer's diff as `diff1`, so the diff holds only the layer's own
+   * changes again (containers/storage's UpdateLayerIDMap). Only mounts of this layer see the
+   * stacked copy: a child layer stacks its parent's diff alone, as with containers/storage.
+   */
+  async updateLayerIDMap(id: string, from: IDMappings | undefined, to: IDMappings | undefined): Promise<void> {
+    const merged = await this.get(id);
+    try {
+      chownByMaps(merged, from, to);
+    } finally {
+      await this.put(id);
+    }
+    await this.#cfg.layout.rotateDiff(id, rootPair(to));
   }
 
   /** As containers/storage's overlay with a mount_program: contiguous mappings only, unless disabled. */

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readlinkSync, readdirSync, statSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ErrLayerUnknown, hasCode, StrataError } from '../../src/errors.js';
 import { removeTree } from '../../src/fs/remove-tree.js';
@@ -93,6 +93,37 @@ export class OverlayLayout {
 
   diffDir(id: string): string {
     return join(this.dir(id), diffDirName);
+  }
+
+  /**
+   * The layer's own earlier diffs, `diff1`, `diff2`… (uppermost first): what re-owning a layer
+   * for other ID mappings copied up, kept below its diff so its diff stays its own changes
+   * (containers/storage's UpdateLayerIDMap). Mounts stack them between the diff and the parents.
+   */
+  stackedDiffs(id: string): string[] {
+    const out: string[] = [];
+    for (let n = 1; existsSync(join(this.dir(id), `${diffDirName}${n}`)); n++) out.push(join(this.dir(id), `${diffDirName}${n}`));
+    return out;
+  }
+
+  /**
+   * Turns the layer's diff into its `diff1` (earlier ones move down one) and starts an empty diff
+   * with the same mode owned by `owner`, and a fresh work dir (it may refer to the old upper).
+   */
+  async rotateDiff(id: string, owner: { uid: number; gid: number }): Promise<void> {
+    const dir = this.dir(id);
+    const stacked = this.stackedDiffs(id);
+    for (let n = stacked.length; n >= 1; n--) await rename(join(dir, `${diffDirName}${n}`), join(dir, `${diffDirName}${n + 1}`));
+    const diff = this.diffDir(id);
+    const mode = (await stat(diff)).mode & 0o7777;
+    await rename(diff, join(dir, `${diffDirName}1`));
+    await mkdir(diff, { mode });
+    await chown(diff, owner.uid, owner.gid);
+    await chmod(diff, mode);
+    const work = join(dir, workDirName);
+    await removeTree(work);
+    await mkdir(work, { mode: 0o700 });
+    await chown(work, owner.uid, owner.gid);
   }
 
   exists(id: string): boolean {

@@ -45,8 +45,9 @@ export interface PlanOptions {
 export function planMount(layout: OverlayLayout, id: string, driverName: string, opts: PlanOptions): MountSpec {
   const dir = layout.mustExist(id);
   const diff = join(dir, diffDirName);
-  let lowers = layout.lowerDirs(id);
-  let lowerLinks = layout.mountLowers(id);
+  const stacked = layout.stackedDiffs(id);
+  let lowers = [...stacked, ...layout.lowerDirs(id)];
+  let lowerLinks = [...stacked.map((d) => layout.homeRelative(d)), ...layout.mountLowers(id)];
   if (opts.readOnly) {
     lowers = [diff, ...lowers];
     lowerLinks = [layout.homeRelative(diff), ...lowerLinks];

@@ -6,7 +6,7 @@
  * do not know becomes the overflow ID. A changed owner keeps its setuid/setgid bits and its file
  * capabilities, which chown would clear.
  */
-import { chmodSync, lchownSync } from 'node:fs';
+import { chmodSync, lchownSync, linkSync, unlinkSync } from 'node:fs';
 import { overflowID, toContainer } from '../archive/idmap.js';
 import type { IDMap, IDMappings } from '../driver.js';
 import { ErrInvalidOption } from '../errors.js';
@@ -24,14 +24,20 @@ function hostID(id: number, maps: readonly IDMap[], overflow: number): number {
 
 export function chownByMaps(root: string, from: IDMappings | undefined, to: IDMappings | undefined): void {
   const overflow = { uid: overflowID('uid'), gid: overflowID('gid') };
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const e of walkTree(root)) {
     if (e.rel === '') continue;
-    // A hardlinked inode is re-owned once, through its first name.
+    // A hardlinked inode is re-owned once, through its first name; later names are linked to it
+    // again, since an overlay copies each name up apart (as containers/storage does).
     if (e.stat.nlink > 1n) {
       const key = `${e.stat.dev}:${e.stat.ino}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        unlinkSync(e.path);
+        linkSync(first, e.path);
+        continue;
+      }
+      seen.set(key, e.path);
     }
     const uid = Number(e.stat.uid);
     const gid = Number(e.stat.gid);

@@ -76,6 +76,29 @@ describe('containers with their own ID mappings on fuse-overlay', () => {
   }, 60_000);
 });
 
+describe('containers with their own ID mappings on the kernel overlay', () => {
+  it('re-owns through a mount, keeps the copy below the diff, and diffs only the container\'s changes', async () => {
+    const { store, graph } = await openStore('overlay');
+    expect(store.driver.supportsShifting?.([], [])).toBe(false);
+    const { layer } = await store.putLayer({}, stream(gz(await imageTar())));
+    await store.createImage({ layer: layer.id, names: ['img'] });
+    const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const c = await store.createContainer({ image: 'img', uidMap: map, gidMap: map });
+    const layerDir = join(graph, 'overlay', c.layerID);
+    expect(owners(join(layerDir, 'diff1'), ['etc/motd'])).toEqual(['etc/motd 101000:101001']);
+    const root = await store.mount(c.id);
+    expect(owners(root, ['etc', 'etc/motd', 'root'])).toEqual(['etc 100000:100000', 'etc/motd 101000:101001', 'root 100000:100000']);
+    writeFileSync(join(root, 'etc', 'new'), 'x');
+    await store.unmount(c.id);
+    expect(await store.changes('', c.layerID)).toEqual([
+      { path: '/etc', kind: 'modify' },
+      { path: '/etc/new', kind: 'add' },
+    ]);
+    // The image's own layer is untouched.
+    expect(owners(join(graph, 'overlay', layer.id, 'diff'), ['etc/motd'])).toEqual(['etc/motd 1000:1001']);
+  }, 60_000);
+});
+
 describe('containers with their own ID mappings on vfs', () => {
   const map = [{ containerID: 0, hostID: 100000, size: 65536 }];
 
