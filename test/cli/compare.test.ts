@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -254,5 +254,37 @@ describe.skipIf(!haveGo)('strata against Debian containers-storage', () => {
     expect(go('delete-container', 'ctr').code).toBe(0);
     expect((await st('delete-image', 'img')).code).toBe(0);
     expect(JSON.parse(go('layers', '--json').stdout)).toEqual([]);
+  });
+
+  it('vfs: a container with ID mappings of its own shows the image re-owned as containers-storage shows it', async () => {
+    const dir = tempDir();
+    const tarFile = join(dir, 'layer.tar');
+    writeFileSync(tarFile, await makeTar([
+      { name: 'etc', type: 'directory' },
+      { name: 'etc/motd', body: 'hello\n', uid: 1000, gid: 1001 },
+      { name: 'bin', type: 'directory', mode: 0o700 },
+      { name: 'bin/su', body: '#!', mode: 0o4755 },
+    ]));
+    const seen: string[][] = [];
+    for (const side of ['go', 'st'] as const) {
+      const args = ['-g', `${dir}/${side}/g`, '-R', `${dir}/${side}/r`, '-s', 'vfs'];
+      const run = async (...argv: string[]): Promise<CliResult> => {
+        if (side === 'st') return strata([...args, ...argv]);
+        const r = spawnSync(GO, [...args, ...argv], { input: '', encoding: 'utf8' });
+        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+      };
+      expect((await run('import-layer', '-n', 'base', '-f', tarFile)).code).toBe(0);
+      expect((await run('create-image', '-n', 'img', 'base')).code).toBe(0);
+      const ctr = await run('create-container', '-n', 'ctr', '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', 'img');
+      expect(ctr.stderr).toBe('');
+      const rootfs = (await run('mount', 'ctr')).stdout.trim();
+      seen.push(['.', 'etc', 'etc/motd', 'bin', 'bin/su'].map((p) => {
+        const st = statSync(join(rootfs, p));
+        return `${p} ${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`;
+      }));
+      expect((await run('unmount', 'ctr')).code).toBe(0);
+    }
+    expect(seen[0]).toContain('etc/motd 101000:101001 644');
+    expect(seen[1]).toEqual(seen[0]);
   });
 });
