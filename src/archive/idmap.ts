@@ -14,7 +14,8 @@ export function overflowID(kind: 'uid' | 'gid'): number {
   }
 }
 
-function mapID(id: number, ranges: readonly IDMap[], from: 'containerID' | 'hostID', to: 'containerID' | 'hostID'): number | undefined {
+/** One ID through the ranges, from one side to the other; undefined outside every range (none: the identity). */
+export function mapID(id: number, ranges: readonly IDMap[], from: 'containerID' | 'hostID', to: 'containerID' | 'hostID'): number | undefined {
   if (ranges.length === 0) return id;
   for (const r of ranges) {
     if (id >= r[from] && id < r[from] + r.size) return r[to] + (id - r[from]);

@@ -7,20 +7,14 @@
  * capabilities, which chown would clear.
  */
 import { chmodSync, lchownSync, linkSync, unlinkSync } from 'node:fs';
-import { overflowID, toContainer } from '../archive/idmap.js';
-import type { IDMap, IDMappings } from '../driver.js';
+import { mapID, overflowID, toContainer } from '../archive/idmap.js';
+import type { IDMappings } from '../driver.js';
 import { ErrInvalidOption } from '../errors.js';
 import { lgetxattrOptional, lsetxattr } from '../native.js';
 import { walkTree } from './walk.js';
 
 const CAPABILITY = 'security.capability';
 const S_ISUID_ISGID = 0o6000;
-
-function hostID(id: number, maps: readonly IDMap[], overflow: number): number {
-  if (maps.length === 0) return id;
-  for (const m of maps) if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
-  return overflow;
-}
 
 export function chownByMaps(root: string, from: IDMappings | undefined, to: IDMappings | undefined): void {
   const overflow = { uid: overflowID('uid'), gid: overflowID('gid') };
@@ -46,8 +40,8 @@ export function chownByMaps(root: string, from: IDMappings | undefined, to: IDMa
       if (uid !== 0 || gid !== 0) throw new ErrInvalidOption(`mapping host ID pair ${uid}:${gid} of ${e.path} to the container: outside the layer's mappings`);
       inContainer = { uid, gid };
     }
-    const newUid = hostID(inContainer.uid, to?.uidMap ?? [], overflow.uid);
-    const newGid = hostID(inContainer.gid, to?.gidMap ?? [], overflow.gid);
+    const newUid = mapID(inContainer.uid, to?.uidMap ?? [], 'containerID', 'hostID') ?? overflow.uid;
+    const newGid = mapID(inContainer.gid, to?.gidMap ?? [], 'containerID', 'hostID') ?? overflow.gid;
     if (newUid === uid && newGid === gid) continue;
     const isLink = e.stat.isSymbolicLink();
     const caps = isLink ? undefined : lgetxattrOptional(e.path, CAPABILITY);
